@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class CustomersConfig(AppConfig):
+    name = "rapport.customers"
+    label = "customers"
+    verbose_name = "Customers"
+
+    def ready(self) -> None:
+        from rapport.customers import demo, navigation, permissions, search  # noqa: F401

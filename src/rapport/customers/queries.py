@@ -1,0 +1,93 @@
+"""Every read of contacts and companies, restricted to what the viewer may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from rapport.core.permissions import Action, restrict
+from rapport.customers.choices import ConsentStatus
+from rapport.customers.models import (
+    Company,
+    Consent,
+    Contact,
+    LifecycleChange,
+    Membership,
+    Tag,
+)
+
+
+def may_see_trash(viewer: Any) -> bool:
+    """The trash is for admins: they list and restore what others deleted."""
+    return bool(getattr(viewer, "is_admin", False))
+
+
+def contacts(
+    viewer: Any, action: Action = Action.VIEW, *, trash: bool = False
+) -> QuerySet[Contact]:
+    """Rows for lists: only what a list shows is joined (owner); tags are prefetched."""
+    if trash and not may_see_trash(viewer):
+        return Contact.objects.none()
+    return restrict(
+        Contact.objects.select_related("owner").prefetch_related("tags"),
+        viewer,
+        action,
+        trash=trash,
+    )
+
+
+def contact_detail(viewer: Any, action: Action = Action.VIEW) -> QuerySet[Contact]:
+    """One contact with everything its page shows, in a fixed number of queries."""
+    return contacts(viewer, action).prefetch_related(
+        "emails",
+        "phones",
+        "addresses",
+        Prefetch("memberships", queryset=Membership.objects.select_related("company")),
+        "consents",
+    )
+
+
+def companies(
+    viewer: Any, action: Action = Action.VIEW, *, trash: bool = False
+) -> QuerySet[Company]:
+    if trash and not may_see_trash(viewer):
+        return Company.objects.none()
+    return restrict(
+        Company.objects.select_related("owner").prefetch_related("tags"),
+        viewer,
+        action,
+        trash=trash,
+    )
+
+
+def company_detail(viewer: Any, action: Action = Action.VIEW) -> QuerySet[Company]:
+    return companies(viewer, action).prefetch_related(
+        "addresses",
+        Prefetch("memberships", queryset=Membership.objects.select_related("contact")),
+    )
+
+
+def company_members(viewer: Any, company: Company) -> QuerySet[Membership]:
+    """The company's people the viewer may see."""
+    visible = contacts(viewer).values("pk")
+    return (
+        Membership.objects.filter(company=company, contact__in=visible)
+        .select_related("contact")
+        .order_by("-is_primary", "contact__full_name")
+    )
+
+
+def stage_history(record: Contact | Company) -> QuerySet[LifecycleChange]:
+    lookup = {"contact": record} if isinstance(record, Contact) else {"company": record}
+    return LifecycleChange.objects.filter(**lookup).select_related("changed_by")
+
+
+def tags(viewer: Any) -> QuerySet[Tag]:
+    return restrict(Tag.objects.all(), viewer)
+
+
+def with_consent(queryset: QuerySet[Contact], *, channel: str, purpose: str) -> QuerySet[Contact]:
+    """Contacts who granted this channel and purpose: what every sender filters by."""
+    granted = Consent.objects.filter(channel=channel, purpose=purpose, status=ConsentStatus.GRANTED)
+    return queryset.filter(pk__in=granted.values("contact_id"))

@@ -1,0 +1,97 @@
+"""Demo teams and colleagues, one or more per role."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+
+from rapport.core.demo import DemoContext, register
+from rapport.core.permissions import Role
+from rapport.users import services
+from rapport.users.models import Team, User
+
+FIRST_NAMES = [
+    "Amira",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Keiko",
+    "Liam",
+    "Maya",
+    "Nils",
+    "Olga",
+    "Pablo",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tara",
+]
+LAST_NAMES = [
+    "Andersen",
+    "Bakker",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "García",
+    "Hansen",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Lefèvre",
+    "Müller",
+    "Nowak",
+    "Okafor",
+    "Pereira",
+]
+TEAMS = [
+    ("Sales North", "Accounts north of the river", Role.SALES),
+    ("Sales South", "Accounts south of the river", Role.SALES),
+    ("Customer Service", "Support, maintenance and repairs", Role.SERVICE),
+    ("Marketing", "Campaigns, surveys and events", Role.MARKETING),
+]
+
+
+@register(10, "teams and users")
+def load(context: DemoContext) -> None:
+    rng = context.rng
+    password = secrets.token_urlsafe(9)  # random on purpose: demo logins must not be guessable
+    people: list[User] = []
+    names = iter(
+        rng.sample(
+            [(first, last) for first in FIRST_NAMES for last in LAST_NAMES],
+            k=len(FIRST_NAMES) * len(LAST_NAMES),
+        )
+    )
+    per_sales_team = max(2, min(25, context.contacts // 5000))
+    for team_name, description, role in TEAMS:
+        team = services.create_team(actor=None, name=team_name, description=description)
+        size = per_sales_team if role == Role.SALES else 2
+        for _ in range(size):
+            people.append(_person(next(names), role, team, password))
+    people.append(_person(next(names), Role.MANAGER, None, password))
+    people.append(_person(next(names), Role.READ_ONLY, None, password))
+    context.made["users"] = people
+    context.say(f"  {len(people)} demo users, each signs in with password: {password}")
+    for user in people:
+        context.say(f"    {user.get_role_display():10} {user.email}")
+
+
+def _person(name: tuple[str, str], role: str, team: Team | None, password: str) -> User:
+    first, last = name
+    ascii_name = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore")
+    email = f"{ascii_name.decode().lower()}@demo.rapport.example"
+    return services.create_user(
+        actor=None,
+        email=email,
+        full_name=f"{first} {last}",
+        role=role,
+        team=team,
+        password=password,
+    )

@@ -1,0 +1,71 @@
+"""The left navigation. Apps register the pages they have; nothing else appears."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.urls import reverse
+
+if TYPE_CHECKING:
+    from rapport.users.models import User
+
+# The order users find in every Rapport, whichever apps are installed.
+SECTIONS = (
+    "customers",
+    "companies",
+    "deals",
+    "tickets",
+    "tasks",
+    "insights",
+    "campaigns",
+    "settings",
+)
+
+# 24x24 stroke icons (paths only), drawn here so no icon font is needed.
+ICONS = {
+    "customers": "M16 19v-1a4 4 0 0 0-4-4H7a4 4 0 0 0-4 4v1M9.5 10a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7M21 19v-1a4 4 0 0 0-3-3.8M15.5 3.2a3.5 3.5 0 0 1 0 6.6",
+    "companies": "M3 21h18M5 21V5l8-3v19M13 9h6v12M8 8h2M8 12h2M8 16h2M16 13h1M16 17h1",
+    "deals": "M3 17l6-6 4 4 8-8M15 7h6v6",
+    "tickets": "M4 6h16v4a2 2 0 0 0 0 4v4H4v-4a2 2 0 0 0 0-4zM12 6v12",
+    "tasks": "M9 11l3 3 8-8M20 12v7a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1h11",
+    "insights": "M4 20V10M10 20V4M16 20v-7M22 20H2",
+    "campaigns": "M3 11v2a1 1 0 0 0 1 1h2l5 4V6L6 10H4a1 1 0 0 0-1 1zM16 8a5 5 0 0 1 0 8M19 5a9 9 0 0 1 0 14",
+    "settings": "M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM19.4 15a1.7 1.7 0 0 0 .3 1.8l.1.1a2 2 0 1 1-2.8 2.8l-.1-.1a1.7 1.7 0 0 0-1.8-.3 1.7 1.7 0 0 0-1 1.5V21a2 2 0 1 1-4 0v-.1a1.7 1.7 0 0 0-1.1-1.5 1.7 1.7 0 0 0-1.8.3l-.1.1a2 2 0 1 1-2.8-2.8l.1-.1a1.7 1.7 0 0 0 .3-1.8 1.7 1.7 0 0 0-1.5-1H3a2 2 0 1 1 0-4h.1a1.7 1.7 0 0 0 1.5-1.1 1.7 1.7 0 0 0-.3-1.8l-.1-.1a2 2 0 1 1 2.8-2.8l.1.1a1.7 1.7 0 0 0 1.8.3H9a1.7 1.7 0 0 0 1-1.5V3a2 2 0 1 1 4 0v.1a1.7 1.7 0 0 0 1 1.5 1.7 1.7 0 0 0 1.8-.3l.1-.1a2 2 0 1 1 2.8 2.8l-.1.1a1.7 1.7 0 0 0-.3 1.8V9a1.7 1.7 0 0 0 1.5 1H21a2 2 0 1 1 0 4h-.1a1.7 1.7 0 0 0-1.5 1z",
+}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    section: str
+    label: str
+    url_name: str
+    visible: Callable[[User], bool]
+
+    @property
+    def icon(self) -> str:
+        return ICONS.get(self.section, "")
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name)
+
+
+_items: dict[str, NavItem] = {}
+
+
+def register(item: NavItem) -> None:
+    if item.section not in SECTIONS:
+        raise ValueError(f"Unknown navigation section {item.section!r}; add it to SECTIONS")
+    _items[item.section] = item
+
+
+def items_for(user: Any) -> list[NavItem]:
+    if not user.is_authenticated:
+        return []
+    return [
+        _items[section]
+        for section in SECTIONS
+        if section in _items and _items[section].visible(user)
+    ]

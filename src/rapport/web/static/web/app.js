@@ -1,0 +1,48 @@
+// Small behaviours that HTML alone cannot do. Loaded with `defer`; no inline scripts (CSP).
+"use strict";
+
+document.addEventListener("click", (event) => {
+  const confirmer = event.target.closest("[data-confirm]");
+  if (confirmer && !window.confirm(confirmer.dataset.confirm)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+  const copier = event.target.closest("[data-copy-target]");
+  if (copier) {
+    const source = document.getElementById(copier.dataset.copyTarget);
+    if (source && navigator.clipboard) {
+      navigator.clipboard.writeText(source.value || source.textContent).then(() => {
+        copier.textContent = "Copied";
+      });
+    }
+  }
+  // Close the user menu when clicking elsewhere.
+  document.querySelectorAll("details.user-menu[open]").forEach((menu) => {
+    if (!menu.contains(event.target)) menu.removeAttribute("open");
+  });
+}, true);
+
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    const results = document.getElementById("global-search-results");
+    if (results) results.innerHTML = "";
+    document.querySelectorAll("details.user-menu[open]").forEach((menu) => menu.removeAttribute("open"));
+  }
+});
+
+// Bulk actions: show only the input the chosen action needs.
+function syncBulkInputs(select) {
+  const form = select.form;
+  form.querySelectorAll("[data-for-action]").forEach((input) => {
+    input.hidden = input.dataset.forAction !== select.value;
+  });
+}
+document.addEventListener("change", (event) => {
+  if (event.target.matches("select[name=action]")) syncBulkInputs(event.target);
+});
+document.addEventListener("htmx:afterSettle", () => {
+  document.querySelectorAll("select[name=action]").forEach(syncBulkInputs);
+});
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("select[name=action]").forEach(syncBulkInputs);
+});
