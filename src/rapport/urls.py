@@ -13,6 +13,10 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("rapport.users.api.urls")),
     path("", include("rapport.customers.api.urls")),
+    path("", include("rapport.interactions.api.urls")),
+    path("", include("rapport.catalog.api.urls")),
+    path("", include("rapport.trading.api.urls")),
+    path("", include("rapport.reminders.api.urls")),
 ]
 
 urlpatterns = [
@@ -38,6 +42,10 @@ urlpatterns = [
     path("settings/", include("rapport.users.urls")),
     path("search/", include("rapport.search.urls")),
     path("", include("rapport.customers.urls")),
+    path("", include("rapport.interactions.urls")),
+    path("", include("rapport.catalog.urls")),
+    path("", include("rapport.trading.urls")),
+    path("", include("rapport.reminders.urls")),
     path("api/v1/", include(api_patterns)),
     path("admin/", admin.site.urls),
 ]

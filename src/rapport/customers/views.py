@@ -20,7 +20,7 @@ from rapport.core.lists import ListSpec, build_list, count_rows, csv_response, f
 from rapport.core.models import SavedView
 from rapport.core.permissions import Action, can, require
 from rapport.core.services import ConflictError
-from rapport.customers import queries, services, tables
+from rapport.customers import panels, queries, services, tables
 from rapport.customers.choices import ConsentChannel, ConsentPurpose, LifecycleStage
 from rapport.customers.filtersets import CompanyFilterSet, ContactFilterSet
 from rapport.customers.forms import (
@@ -389,6 +389,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "membership_form": MembershipForm(),
         "stage_history": queries.stage_history(contact)[:20],
         "history": history,
+        "panels": panels.shown(user, contact),
     }
     return render(request, "customers/contact_detail.html", context)
 
@@ -577,6 +578,7 @@ def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "members": queries.company_members(user, company),
         "stage_history": queries.stage_history(company)[:20],
         "history": audit.entries(company.history, what="Company"),
+        "panels": panels.shown(user, company),
     }
     return render(request, "customers/company_detail.html", context)
 

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class InteractionsConfig(AppConfig):
+    name = "rapport.interactions"
+    label = "interactions"
+    verbose_name = "Timeline"
+
+    def ready(self) -> None:
+        from rapport.interactions import permissions  # noqa: F401
