@@ -1,0 +1,457 @@
+"""Buy-till-you-die models: who is still a customer, how much they buy, what they are worth.
+
+Pure numpy/scipy (no Django): inputs are arrays, one element per customer.
+
+- ``x``: number of *repeat* purchases in the calibration period (purchase days
+  after the first one),
+- ``t_x``: time of the last purchase, counted from the first purchase,
+- ``T``: time from the first purchase to the end of the calibration period,
+
+all times in the same period (weeks in the published CDNOW results).
+
+Models:
+
+- BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way"),
+- Pareto/NBD (Schmittlein, Morrison & Colombo 1987; likelihood as in Fader &
+  Hardie 2005, "A note on deriving the Pareto/NBD model"),
+- Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV"; Fader &
+  Hardie 2013, "The Gamma-Gamma model of monetary value").
+
+Fitting maximises the summed log-likelihood with L-BFGS-B on the logarithms of
+the parameters (all are positive), with customers that share the same
+(x, t_x, T) folded into one weighted row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import optimize, special
+
+Array = NDArray[np.float64]
+
+# exp() of log-parameters outside this range is not a plausible population.
+_LOG_BOUND = 12.0
+
+
+class ModelFitError(ValueError):
+    """The data cannot support the model (too few customers or no repeat buyers)."""
+
+
+@dataclass(frozen=True)
+class RepeatSummary:
+    """Per-customer frequency, recency, age and mean repeat spend."""
+
+    customer: NDArray[np.int64]
+    x: Array
+    t_x: Array
+    T: Array
+    monetary: Array  # mean value of the repeat purchases; 0 for one-time buyers
+
+
+def summarise(
+    customer: ArrayLike,
+    day: ArrayLike,
+    amount: ArrayLike,
+    *,
+    end_day: int,
+    period_days: float = 7.0,
+) -> RepeatSummary:
+    """Per-customer (x, t_x, T, mean repeat spend) from purchase rows.
+
+    ``day`` is an integer day number (e.g. days since 1970-01-01); purchases on
+    the same day by the same customer count as one purchase with the summed
+    amount, as in the published analyses. Rows after ``end_day`` are ignored.
+    """
+    customers = np.asarray(customer, dtype=np.int64)
+    days = np.asarray(day, dtype=np.int64)
+    amounts = np.asarray(amount, dtype=np.float64)
+    if not (customers.shape == days.shape == amounts.shape):
+        raise ValueError("customer, day and amount must have the same length")
+    keep = days <= end_day
+    customers, days, amounts = customers[keep], days[keep], amounts[keep]
+    if customers.size == 0:
+        empty = np.zeros(0)
+        return RepeatSummary(np.zeros(0, dtype=np.int64), empty, empty, empty, empty)
+    order = np.lexsort((days, customers))
+    customers, days, amounts = customers[order], days[order], amounts[order]
+    # One purchase per customer and day.
+    new_day = np.ones(customers.size, dtype=bool)
+    new_day[1:] = (customers[1:] != customers[:-1]) | (days[1:] != days[:-1])
+    starts = np.flatnonzero(new_day)
+    day_customer, day_number = customers[starts], days[starts]
+    day_amount = np.add.reduceat(amounts, starts)
+    # Per customer: first and last purchase day, purchase days, spend.
+    first_row = np.ones(day_customer.size, dtype=bool)
+    first_row[1:] = day_customer[1:] != day_customer[:-1]
+    firsts = np.flatnonzero(first_row)
+    lasts = np.append(firsts[1:], day_customer.size) - 1
+    purchase_days = np.diff(np.append(firsts, day_customer.size)).astype(np.float64)
+    spend = np.add.reduceat(day_amount, firsts)
+    x = purchase_days - 1
+    repeat_spend = spend - day_amount[firsts]
+    monetary = np.divide(repeat_spend, x, out=np.zeros_like(x), where=x > 0)
+    first_day = day_number[firsts].astype(np.float64)
+    return RepeatSummary(
+        customer=day_customer[firsts],
+        x=x,
+        t_x=(day_number[lasts] - first_day) / period_days,
+        T=(end_day - first_day) / period_days,
+        monetary=monetary,
+    )
+
+
+@dataclass(frozen=True)
+class FitResult[P]:
+    params: P
+    log_likelihood: float
+    customers: int
+    converged: bool
+    message: str
+
+
+# --- BG/NBD -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BgNbd:
+    """Purchase rate ~ Gamma(r, alpha); dropout after each purchase with p ~ Beta(a, b)."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+    def log_likelihood(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:
+        """Log-likelihood of each customer's (x, t_x, T)."""
+        return _bgnbd_log_likelihood((self.r, self.alpha, self.a, self.b), *_as_arrays(x, t_x, T))
+
+    def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:
+        """Probability the customer has not dropped out by ``T``.
+
+        Always 1 for customers without repeat purchase (the model lets people
+        drop out only right after a purchase), so never use it alone as churn risk.
+        """
+        x_, t_x_, T_ = _as_arrays(x, t_x, T)
+        return 1.0 / (1.0 + _bgnbd_dropout_odds(self, x_, t_x_, T_))
+
+    def expected_purchases(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:
+        """Expected purchases in the next ``t`` periods, given each customer's history."""
+        x_, t_x_, T_ = _as_arrays(x, t_x, T)
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if a == 1:  # the closed form divides by a - 1; its limit is continuous
+            a = 1 + 1e-9
+        z = t / (alpha + T_ + t)
+        hyper = special.hyp2f1(r + x_, b + x_, a + b + x_ - 1, z)
+        base = np.exp((r + x_) * (np.log(alpha + T_) - np.log(alpha + T_ + t)))
+        numerator = (a + b + x_ - 1) / (a - 1) * (1 - base * hyper)
+        return np.asarray(numerator / (1 + _bgnbd_dropout_odds(self, x_, t_x_, T_)))
+
+    def expected_purchases_new_customer(self, t: ArrayLike) -> Array:
+        """E[X(t)]: purchases by a customer picked at random, ``t`` periods after the first."""
+        t_ = np.asarray(t, dtype=np.float64)
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if a == 1:
+            a = 1 + 1e-9
+        hyper = special.hyp2f1(r, b, a + b - 1, t_ / (alpha + t_))
+        return np.asarray((a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t_)) ** r * hyper))
+
+
+def _bgnbd_dropout_odds(model: BgNbd, x: Array, t_x: Array, T: Array) -> Array:
+    """a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x) for repeat buyers, 0 otherwise."""
+    repeat = x > 0
+    log_odds = (
+        np.log(model.a)
+        - np.log(np.where(repeat, model.b + x - 1, 1.0))
+        + (model.r + x) * (np.log(model.alpha + T) - np.log(model.alpha + t_x))
+    )
+    return np.where(repeat, np.exp(log_odds), 0.0)
+
+
+def _bgnbd_log_likelihood(params: tuple[float, ...], x: Array, t_x: Array, T: Array) -> Array:
+    r, alpha, a, b = params
+    common = (
+        special.gammaln(r + x)
+        - special.gammaln(r)
+        + r * np.log(alpha)
+        + special.betaln(a, b + x)
+        - special.betaln(a, b)
+    )
+    survived = -(r + x) * np.log(alpha + T)
+    repeat = x > 0
+    dropped = np.where(
+        repeat,
+        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
+        -np.inf,
+    )
+    return np.asarray(common + np.logaddexp(survived, dropped))
+
+
+def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FitResult[BgNbd]:
+    """Maximum-likelihood BG/NBD parameters."""
+    x_, t_x_, T_ = _as_arrays(x, t_x, T)
+    _check_history(x_, t_x_, T_)
+    start = np.log([1.0, max(float(np.mean(T_)), 1e-3), 1.0, 1.0])
+    params, ll, converged, message = _maximise(_bgnbd_log_likelihood, start, x_, t_x_, T_)
+    return FitResult(BgNbd(*params), ll, int(x_.size), converged, message)
+
+
+# --- Pareto/NBD -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParetoNbd:
+    """Purchase rate ~ Gamma(r, alpha); lifetime exponential with rate ~ Gamma(s, beta).
+
+    Customers can be gone at any time, also before their first repeat purchase.
+    """
+
+    r: float
+    alpha: float
+    s: float
+    beta: float
+
+    def log_likelihood(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:
+        return _pareto_log_likelihood(
+            (self.r, self.alpha, self.s, self.beta), *_as_arrays(x, t_x, T)
+        )
+
+    def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:
+        x_, t_x_, T_ = _as_arrays(x, t_x, T)
+        return np.exp(self._log_p_alive(x_, t_x_, T_))
+
+    def _log_p_alive(self, x: Array, t_x: Array, T: Array) -> Array:
+        r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
+        alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+        gone = np.log(s) - np.log(r + s + x) + _pareto_log_a0(r, alpha, s, beta, x, t_x, T)
+        return np.asarray(alive - np.logaddexp(alive, gone))
+
+    def expected_purchases(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:
+        x_, t_x_, T_ = _as_arrays(x, t_x, T)
+        r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
+        if s <= 1:
+            # The mean lifetime is infinite: the formula's limit is (r+x)/(alpha+T) * log term.
+            rate = (r + x_) / (alpha + T_) * (beta + T_) * np.log((beta + T_ + t) / (beta + T_))
+        else:
+            rate = (
+                (r + x_)
+                * (beta + T_)
+                / ((alpha + T_) * (s - 1))
+                * (1 - ((beta + T_) / (beta + T_ + t)) ** (s - 1))
+            )
+        return np.asarray(np.exp(self._log_p_alive(x_, t_x_, T_)) * rate)
+
+
+def _pareto_log_a0(
+    r: float, alpha: float, s: float, beta: float, x: Array, t_x: Array, T: Array
+) -> Array:
+    """log of A0 in Fader & Hardie's note, from the smaller of alpha and beta's side."""
+    second: float | Array
+    if alpha >= beta:
+        big, second = alpha, s + 1
+    else:
+        big, second = beta, r + x
+    total = r + s + x
+    log_at_tx = np.log(
+        special.hyp2f1(total, second, total + 1, np.abs(alpha - beta) / (big + t_x))
+    ) - total * np.log(big + t_x)
+    log_at_T = np.log(
+        special.hyp2f1(total, second, total + 1, np.abs(alpha - beta) / (big + T))
+    ) - total * np.log(big + T)
+    # A0 = exp(log_at_tx) - exp(log_at_T) >= 0; equal when the last purchase is at T.
+    with np.errstate(divide="ignore"):
+        return np.asarray(log_at_tx + np.log1p(-np.exp(np.minimum(log_at_T - log_at_tx, 0.0))))
+
+
+def _pareto_log_likelihood(params: tuple[float, ...], x: Array, t_x: Array, T: Array) -> Array:
+    r, alpha, s, beta = params
+    common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    gone = np.log(s) - np.log(r + s + x) + _pareto_log_a0(r, alpha, s, beta, x, t_x, T)
+    return np.asarray(common + np.logaddexp(alive, gone))
+
+
+def fit_pareto_nbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FitResult[ParetoNbd]:
+    """Maximum-likelihood Pareto/NBD parameters."""
+    x_, t_x_, T_ = _as_arrays(x, t_x, T)
+    _check_history(x_, t_x_, T_)
+    scale = max(float(np.mean(T_)), 1e-3)
+    start = np.log([1.0, scale, 1.0, scale])
+    params, ll, converged, message = _maximise(_pareto_log_likelihood, start, x_, t_x_, T_)
+    return FitResult(ParetoNbd(*params), ll, int(x_.size), converged, message)
+
+
+# --- Gamma-Gamma spend ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GammaGamma:
+    """Spend per transaction ~ Gamma(p, nu) with nu ~ Gamma(q, gamma) across customers."""
+
+    p: float
+    q: float
+    gamma: float
+
+    def expected_average_spend(self, x: ArrayLike, monetary: ArrayLike) -> Array:
+        """Expected mean transaction value: a weighted mean of the population and own mean."""
+        x_ = np.asarray(x, dtype=np.float64)
+        m = np.asarray(monetary, dtype=np.float64)
+        p, q, gamma = self.p, self.q, self.gamma
+        if q <= 1:
+            raise ModelFitError("expected spend needs q > 1")
+        population = gamma * p / (q - 1)
+        weight = (q - 1) / (p * x_ + q - 1)
+        return np.asarray(weight * population + (1 - weight) * m)
+
+
+def _gamma_gamma_log_likelihood(
+    params: tuple[float, ...], x: Array, monetary: Array, _unused: Array
+) -> Array:
+    p, q, gamma = params
+    px = p * x
+    return np.asarray(
+        special.gammaln(px + q)
+        - special.gammaln(px)
+        - special.gammaln(q)
+        + q * np.log(gamma)
+        + (px - 1) * np.log(monetary)
+        + px * np.log(x)
+        - (px + q) * np.log(gamma + monetary * x)
+    )
+
+
+@dataclass(frozen=True)
+class SpendIndependence:
+    """The Gamma-Gamma model assumes spend does not depend on purchase frequency."""
+
+    correlation: float  # Pearson correlation of frequency and mean spend among repeat buyers
+    customers: int
+
+    @property
+    def holds(self) -> bool:
+        # Fader & Hardie report 0.11 on CDNOW and use the model; far above that it misleads.
+        return abs(self.correlation) < 0.3
+
+
+def spend_independence(x: ArrayLike, monetary: ArrayLike) -> SpendIndependence:
+    x_ = np.asarray(x, dtype=np.float64)
+    m = np.asarray(monetary, dtype=np.float64)
+    repeat = (x_ > 0) & (m > 0)
+    if repeat.sum() < 3 or np.ptp(x_[repeat]) == 0 or np.ptp(m[repeat]) == 0:
+        return SpendIndependence(0.0, int(repeat.sum()))
+    return SpendIndependence(float(np.corrcoef(x_[repeat], m[repeat])[0, 1]), int(repeat.sum()))
+
+
+def fit_gamma_gamma(x: ArrayLike, monetary: ArrayLike) -> FitResult[GammaGamma]:
+    """Maximum-likelihood Gamma-Gamma parameters from repeat buyers with positive spend."""
+    x_ = np.asarray(x, dtype=np.float64)
+    m = np.asarray(monetary, dtype=np.float64)
+    repeat = (x_ > 0) & (m > 0) & np.isfinite(m)
+    if repeat.sum() < 10:
+        raise ModelFitError("the spend model needs at least 10 repeat buyers with spend")
+    x_, m = x_[repeat], m[repeat]
+    start = np.log([1.0, 1.0, max(float(np.mean(m)), 1e-3)])
+    params, ll, converged, message = _maximise(
+        _gamma_gamma_log_likelihood, start, x_, m, np.zeros_like(m)
+    )
+    return FitResult(GammaGamma(*params), ll, int(x_.size), converged, message)
+
+
+# --- lifetime value ----------------------------------------------------------------
+
+
+def customer_lifetime_value(
+    purchases: BgNbd | ParetoNbd,
+    spend: GammaGamma,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    monetary: ArrayLike,
+    *,
+    horizon_months: int = 12,
+    monthly_discount_rate: float = 0.01,
+    margin: float = 1.0,
+    periods_per_month: float = 365.25 / 12 / 7,
+) -> Array:
+    """Discounted expected margin over the horizon, month by month.
+
+    Expected purchases in month m (the difference of the cumulative forecasts)
+    times expected spend times margin, discounted by (1 + rate)^m.
+    """
+    if horizon_months < 1:
+        raise ValueError("the horizon is at least one month")
+    x_, t_x_, T_ = _as_arrays(x, t_x, T)
+    value_per_purchase = spend.expected_average_spend(x_, monetary) * margin
+    total = np.zeros_like(x_)
+    previous = np.zeros_like(x_)
+    for month in range(1, horizon_months + 1):
+        cumulative = purchases.expected_purchases(month * periods_per_month, x_, t_x_, T_)
+        total += (cumulative - previous) * value_per_purchase / (1 + monthly_discount_rate) ** month
+        previous = cumulative
+    return total
+
+
+# --- shared ------------------------------------------------------------------------
+
+
+def _as_arrays(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> tuple[Array, Array, Array]:
+    return (
+        np.asarray(x, dtype=np.float64),
+        np.asarray(t_x, dtype=np.float64),
+        np.asarray(T, dtype=np.float64),
+    )
+
+
+def _check_history(x: Array, t_x: Array, T: Array) -> None:
+    if not (x.shape == t_x.shape == T.shape):
+        raise ValueError("x, t_x and T must have the same length")
+    if x.size < 10:
+        raise ModelFitError("at least 10 customers are needed to fit a purchase model")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(t_x)) and np.all(np.isfinite(T))):
+        raise ValueError("x, t_x and T must be finite numbers")
+    if np.any(x < 0) or np.any(t_x < 0) or np.any(t_x > T + 1e-9):
+        raise ValueError("need x >= 0 and 0 <= t_x <= T for every customer")
+    if np.any((x == 0) & (t_x > 0)):
+        raise ValueError("customers without repeat purchase must have t_x = 0")
+    if not np.any(x > 0):
+        raise ModelFitError("no customer made a repeat purchase, so there is nothing to fit")
+
+
+def _maximise(
+    log_likelihood: Callable[..., Array],
+    start: NDArray[np.float64],
+    *columns: Array,
+) -> tuple[tuple[float, ...], float, bool, str]:
+    """Maximise the summed log-likelihood over log-parameters, rows folded by value."""
+    folded, weights = _fold(*columns)
+    # The mean, not the sum: gradients of order one keep the first steps inside
+    # the region where the likelihood is finite.
+    weights = weights / weights.sum()
+    customers = float(sum(_fold(*columns)[1]))
+
+    def negative(log_params: NDArray[np.float64]) -> float:
+        params = tuple(float(v) for v in np.exp(log_params))
+        with np.errstate(all="ignore"):
+            values = log_likelihood(params, *folded)
+        mean = float(np.dot(weights, values))
+        return -mean if np.isfinite(mean) else 1e10
+
+    result = optimize.minimize(
+        negative,
+        start,
+        method="L-BFGS-B",
+        bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(start),
+        options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 2000},
+    )
+    params = tuple(float(v) for v in np.exp(result.x))
+    return params, -float(result.fun) * customers, bool(result.success), str(result.message)
+
+
+def _fold(*columns: Array) -> tuple[tuple[Array, ...], Array]:
+    """Identical rows become one row with a weight: CDNOW's 2,357 customers are ~1,000 rows."""
+    stacked = np.column_stack(columns)
+    unique, counts = np.unique(stacked, axis=0, return_counts=True)
+    return tuple(unique[:, i] for i in range(unique.shape[1])), counts.astype(np.float64)
