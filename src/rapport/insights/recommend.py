@@ -1,0 +1,146 @@
+"""Next best offer from co-purchases: "customers who bought X also bought Y".
+
+Pure numpy/scipy, no Django. Customers and products are dense integer indexes
+(0..n-1) that the caller maps to its ids. Each offer carries the owned product
+that explains it, so staff can say why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import sparse
+
+# Rows scored at once: bounds the memory of the dense score block.
+CHUNK_ROWS = 2048
+
+
+def purchase_matrix(
+    customer: ArrayLike, product: ArrayLike, *, customers: int, products: int
+) -> sparse.csr_array:
+    """Customers x products, 1 where the customer ever bought the product."""
+    rows = np.asarray(customer, dtype=np.int64)
+    cols = np.asarray(product, dtype=np.int64)
+    if rows.shape != cols.shape:
+        raise ValueError("customer and product must have the same length")
+    if rows.size and (rows.min() < 0 or rows.max() >= customers):
+        raise ValueError("customer index out of range")
+    if cols.size and (cols.min() < 0 or cols.max() >= products):
+        raise ValueError("product index out of range")
+    matrix = sparse.csr_array(
+        (np.ones(rows.size, dtype=np.float32), (rows, cols)), shape=(customers, products)
+    )
+    matrix.data[:] = 1.0  # repeat purchases of one product count once
+    return matrix
+
+
+def item_similarity(bought: sparse.csr_array, *, min_customers: int = 2) -> NDArray[np.float32]:
+    """Cosine similarity of products by the customers who bought them (diagonal 0).
+
+    Pairs bought together by fewer than ``min_customers`` customers score 0:
+    one shared basket is an anecdote, not a pattern.
+    """
+    together = (bought.T @ bought).toarray().astype(np.float32)
+    buyers = np.sqrt(np.diag(together).astype(np.float64))
+    together[together < min_customers] = 0
+    np.fill_diagonal(together, 0)
+    norm = np.outer(buyers, buyers)
+    similarity = np.divide(together, norm, out=np.zeros_like(together), where=norm > 0)
+    return similarity.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Offers:
+    """Top offers per customer: product index, score and the owned product behind it."""
+
+    product: NDArray[np.int64]  # customers x k, -1 where there is no offer
+    score: NDArray[np.float32]
+    because: NDArray[np.int64]  # the owned product that explains the offer, -1 if none
+
+
+def recommend(
+    bought: sparse.csr_array,
+    similarity: NDArray[np.float32],
+    *,
+    k: int = 5,
+    exclude: sparse.csr_array | None = None,
+    allowed: NDArray[np.bool_] | None = None,
+) -> Offers:
+    """The ``k`` best products for every customer, never one they own or must not get.
+
+    ``exclude``: customers x products, nonzero where an offer is ruled out (owned
+    assets, recently offered, ...). ``allowed``: products that may be offered at all.
+    """
+    customers, products = bought.shape
+    if similarity.shape != (products, products):
+        raise ValueError("similarity must be products x products")
+    k = min(k, products)
+    product = np.full((customers, k), -1, dtype=np.int64)
+    score = np.zeros((customers, k), dtype=np.float32)
+    because = np.full((customers, k), -1, dtype=np.int64)
+    for start in range(0, customers, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, customers)
+        owned = bought[start:stop].toarray() > 0
+        scores = owned.astype(np.float32) @ similarity
+        scores[owned] = 0
+        if exclude is not None:
+            scores[exclude[start:stop].toarray() != 0] = 0
+        if allowed is not None:
+            scores[:, ~allowed] = 0
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        order = np.argsort(-top_scores, axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        top_scores = np.take_along_axis(top_scores, order, axis=1)
+        # For each offer, the owned product most similar to it.
+        contribution = owned[:, :, None] * similarity[:, top].transpose(1, 0, 2)
+        best_owned = contribution.argmax(axis=1)
+        has_offer = top_scores > 0
+        product[start:stop] = np.where(has_offer, top, -1)
+        score[start:stop] = np.where(has_offer, top_scores, 0)
+        because[start:stop] = np.where(has_offer, best_owned, -1)
+    return Offers(product, score, because)
+
+
+def most_popular(
+    bought: sparse.csr_array, *, k: int = 5, exclude: sparse.csr_array | None = None
+) -> NDArray[np.int64]:
+    """The baseline: the best sellers each customer does not own yet."""
+    customers, products = bought.shape
+    k = min(k, products)
+    popularity = np.asarray(bought.sum(axis=0)).ravel().astype(np.float64)
+    ranked = np.argsort(-popularity, kind="stable")
+    result = np.full((customers, k), -1, dtype=np.int64)
+    for start in range(0, customers, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, customers)
+        blocked = bought[start:stop].toarray() > 0
+        if exclude is not None:
+            blocked |= exclude[start:stop].toarray() != 0
+        candidates = ~blocked[:, ranked]
+        # The first k unblocked products in popularity order.
+        position = np.cumsum(candidates, axis=1)
+        for slot in range(k):
+            pick = np.argmax(candidates & (position == slot + 1), axis=1)
+            found = candidates[np.arange(stop - start), pick] & (position[:, -1] > slot)
+            result[start:stop, slot] = np.where(found, ranked[pick], -1)
+    return result
+
+
+def hit_rate(offers: NDArray[np.int64], later: sparse.csr_array) -> float:
+    """Share of customers who bought something later that was among their offers.
+
+    Only customers who bought anything later count: the others cannot be hit.
+    """
+    later_bought = later.tocsr()
+    buyers = np.flatnonzero(np.diff(later_bought.indptr) > 0)
+    if buyers.size == 0:
+        return 0.0
+    hits = 0
+    for customer in buyers:
+        row = later_bought.indices[
+            later_bought.indptr[customer] : later_bought.indptr[customer + 1]
+        ]
+        hits += bool(np.isin(offers[customer], row).any())
+    return hits / buyers.size
