@@ -12,6 +12,8 @@ help:
 	@echo "make test        set up and run the whole test suite"
 	@echo "make lint        ruff check, ruff format --check, mypy"
 	@echo "make format      ruff format and fix"
+	@echo "make bench       benchmarks at 100,000 contacts on DATABASE_URL (default SQLite)"
+	@echo "make bench-full  the same at 1,000,000 contacts"
 	@echo "make clean       remove .venv and caches (keeps ./var, your data)"
 
 # The virtualenv is rebuilt when pyproject.toml changes.
@@ -49,6 +51,12 @@ lint: $(VENV)/.installed-dev
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/run.py --contacts 100000 $(BENCH_ARGS)
+
+bench-full: $(VENV)/.installed-dev
+	$(BIN)/python bench/run.py --contacts 1000000 $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

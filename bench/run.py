@@ -1,0 +1,304 @@
+"""Rapport benchmarks: each figure through the real request path beside raw SQL.
+
+    python bench/run.py --contacts 100000          (make bench)
+    python bench/run.py --contacts 1000000         (make bench-full)
+
+Uses the database DATABASE_URL names (default: SQLite under var/bench-<N>/),
+loads `rapport demo --contacts N` into it once and reuses it afterwards.
+Every figure is the median and p95 of --requests requests made with Django's
+test client (middleware, session, permissions, templates: the server's work
+without the network), beside the same rows fetched with raw SQL in the same
+run. Prints one table and writes bench/results/<date>-<db>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+@dataclass
+class Figure:
+    name: str
+    median_ms: float
+    p95_ms: float
+    baseline: str
+    baseline_median_ms: float
+    target: str
+    queries: int
+
+    @property
+    def ratio(self) -> float:
+        return self.median_ms / self.baseline_median_ms if self.baseline_median_ms else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200, help="per figure (at least 200)")
+    parser.add_argument("--fresh", action="store_true", help="empty the database and reload")
+    args = parser.parse_args()
+    if args.requests < 1:
+        parser.error("--requests must be positive")
+    if "DATABASE_URL" not in os.environ:
+        os.environ["RAPPORT_DATA_DIR"] = str(ROOT / "var" / f"bench-{args.contacts}")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    _load_demo(args.contacts, fresh=args.fresh)
+    figures = _measure(args.requests)
+    vendor = connection.vendor
+    _print(figures, vendor, args.contacts)
+    _save(figures, vendor, args.contacts, args.requests)
+    return 0
+
+
+def _load_demo(contacts: int, *, fresh: bool) -> None:
+    from django.core.management import call_command
+
+    from rapport.customers.models import Contact
+
+    present = Contact.objects.count()
+    if present and not fresh:
+        if abs(present - contacts) > contacts * 0.05:
+            sys.exit(
+                f"bench: the database holds {present:,} contacts, not {contacts:,}; "
+                "run with --fresh to reload it (this empties it)."
+            )
+        print(f"Reusing {present:,} contacts.", flush=True)
+        return
+    if fresh:
+        call_command("flush", "--no-input", verbosity=0)
+    started = time.perf_counter()
+    call_command("demo", "--contacts", str(contacts))
+    print(f"Demo data loaded in {time.perf_counter() - started:.0f} s.", flush=True)
+
+
+def _timed(call: Callable[[], Any], requests: int) -> tuple[float, float, int]:
+    """Median and p95 in milliseconds after a warm-up, and the queries of one call."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(min(10, requests)):
+        call()
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    samples = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+    return statistics.median(samples), p95, len(captured.captured_queries)
+
+
+def _measure(requests: int) -> list[Figure]:
+    from django.db import connection
+    from django.test import Client
+
+    from rapport.core.pagination import encode_cursor
+    from rapport.core.permissions import Role
+    from rapport.customers.models import Contact, ContactEmail, Tag
+    from rapport.users.models import User
+
+    manager = User.objects.filter(role=Role.MANAGER, is_active=True).first()
+    if manager is None:
+        manager = User.objects.create_user(
+            email="bench-manager@example.com", full_name="Bench Manager", role=Role.MANAGER
+        )
+    client = Client()
+    client.force_login(manager)
+
+    def get(url: str) -> Callable[[], Any]:
+        def call() -> Any:
+            response = client.get(url)
+            if response.status_code != 200:
+                raise SystemExit(f"bench: {url} answered {response.status_code}")
+            return response
+
+        return call
+
+    def sql(statement: str, params: list[Any]) -> Callable[[], Any]:
+        def call() -> Any:
+            with connection.cursor() as cursor:
+                cursor.execute(statement, params)
+                return cursor.fetchall()
+
+        return call
+
+    live = "deleted_at IS NULL"
+    columns = "id, full_name, email, lifecycle_stage, owner_id, updated_at"
+    table = Contact._meta.db_table
+    figures: list[Figure] = []
+
+    def figure(
+        name: str, url: str, baseline: str, statement: str, params: list[Any], target: str
+    ) -> None:
+        median, p95, queries = _timed(get(url), requests)
+        base_median, _, _ = _timed(sql(statement, params), requests)
+        figures.append(Figure(name, median, p95, baseline, base_median, target, queries))
+        print(f"  {name}: {median:.1f} ms median", flush=True)
+
+    print("Measuring…", flush=True)
+    figure(
+        "contact list, first page",
+        "/contacts/",
+        "SELECT first 50 by name",
+        f"SELECT {columns} FROM {table} WHERE {live} ORDER BY full_name, id LIMIT 50",
+        [],
+        "p95 <= 50 ms; <= 3x SQL",
+    )
+    owner = (
+        Contact.objects.filter(owner__isnull=False, deleted_at__isnull=True)
+        .values_list("owner_id", flat=True)
+        .first()
+    )
+    tag = Tag.objects.order_by("id").first()
+    tag_table = Contact.tags.through._meta.db_table
+    figure(
+        "contact list, stage + owner + tag, by last activity",
+        f"/contacts/?lifecycle_stage=customer&owner={owner}&tag={tag.pk if tag else ''}"
+        "&sort=-last_activity_at",
+        "SELECT with the same filters",
+        f"SELECT {columns} FROM {table} c WHERE {live} AND lifecycle_stage = %s "
+        f"AND owner_id = %s AND EXISTS (SELECT 1 FROM {tag_table} t WHERE t.contact_id = c.id "
+        "AND t.tag_id = %s) ORDER BY last_activity_at DESC, id DESC LIMIT 50",
+        ["customer", owner, tag.pk if tag else 0],
+        "p95 <= 50 ms",
+    )
+    total = Contact.objects.filter(deleted_at__isnull=True).count()
+    deep = min(5000 * 50, max(total - 50, 0))
+    edge = Contact.objects.filter(deleted_at__isnull=True).order_by("full_name", "id")[deep]
+    cursor = encode_cursor(["full_name", "pk"], edge, backwards=False)
+    figure(
+        f"contact list, row {deep:,} (keyset)",
+        f"/contacts/?cursor={cursor}",
+        "SELECT after the same row",
+        f"SELECT {columns} FROM {table} WHERE {live} AND (full_name > %s OR "
+        "(full_name = %s AND id > %s)) ORDER BY full_name, id LIMIT 50",
+        [edge.full_name, edge.full_name, edge.pk],
+        "first page ± 20%",
+    )
+    email = ContactEmail.objects.order_by("id").values_list("email", flat=True)[total // 2]
+    figure(
+        "global search, exact e-mail",
+        f"/search/?q={email}",
+        "SELECT by e-mail",
+        f"SELECT contact_id FROM {ContactEmail._meta.db_table} WHERE email = %s",
+        [email],
+        "p95 <= 100 ms",
+    )
+    sample = Contact.objects.filter(deleted_at__isnull=True).order_by("id")[total // 3]
+    last_name = sample.last_name or sample.full_name
+    prefix = last_name[:4]
+    figure(
+        "global search, name prefix",
+        f"/search/?q={prefix}",
+        "SELECT name LIKE prefix%",
+        f"SELECT id FROM {table} WHERE {live} AND last_name LIKE %s LIMIT 10",
+        [prefix + "%"],
+        "p95 <= 100 ms",
+    )
+    misspelt = _misspell(last_name)
+    figure(
+        "global search, misspelt name",
+        f"/search/?q={misspelt}",
+        "SELECT exact name",
+        f"SELECT id FROM {table} WHERE {live} AND last_name = %s LIMIT 10",
+        [last_name],
+        "p95 <= 100 ms",
+    )
+    figure(
+        "contact detail",
+        f"/contacts/{sample.pk}/",
+        "SELECT the contact",
+        f"SELECT * FROM {table} WHERE id = %s",
+        [sample.pk],
+        "p95 <= 50 ms",
+    )
+    figure(
+        "API contacts, 100 per page",
+        "/api/v1/contacts?limit=100",
+        "SELECT first 100 by name",
+        f"SELECT {columns} FROM {table} WHERE {live} ORDER BY full_name, id LIMIT 100",
+        [],
+        ">= 1/3 of trivial endpoint (wrk)",
+    )
+    figure(
+        "API health (trivial endpoint)",
+        "/api/v1/health",
+        "SELECT 1",
+        "SELECT 1",
+        [],
+        "reference",
+    )
+    return figures
+
+
+def _misspell(word: str) -> str:
+    """Swap two inner letters: the commonest typing slip."""
+    if len(word) < 4:
+        return word
+    middle = len(word) // 2
+    return word[: middle - 1] + word[middle] + word[middle - 1] + word[middle + 1 :]
+
+
+def _print(figures: list[Figure], vendor: str, contacts: int) -> None:
+    print()
+    print(f"Rapport benchmark: {contacts:,} contacts on {vendor}, {platform.node()}")
+    header = (
+        f"{'figure':<52} {'median':>8} {'p95':>8} {'SQL':>8} {'ratio':>7}  {'queries':>7}  target"
+    )
+    print(header)
+    print("-" * len(header))
+    for f in figures:
+        print(
+            f"{f.name:<52} {f.median_ms:>7.1f}m {f.p95_ms:>7.1f}m {f.baseline_median_ms:>7.2f}m "
+            f"{f.ratio:>6.1f}x  {f.queries:>7}  {f.target}"
+        )
+    print("(ms; ratio = median / raw SQL median in the same run)")
+
+
+def _save(figures: list[Figure], vendor: str, contacts: int, requests: int) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    path = RESULTS / f"{now:%Y-%m-%d}-{vendor}.json"
+    payload = {
+        "date": now.isoformat(timespec="seconds"),
+        "database": vendor,
+        "contacts": contacts,
+        "requests_per_figure": requests,
+        "machine": {
+            "node": platform.node(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+        },
+        "figures": [asdict(f) | {"ratio": round(f.ratio, 2)} for f in figures],
+    }
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"Written {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
