@@ -235,3 +235,20 @@ def test_bgnbd_recovers_the_parameters_of_a_simulated_population() -> None:
     fitted = clv.fit_bgnbd(x, t_x, T).params
     for name in ("r", "alpha", "a", "b"):
         assert getattr(fitted, name) == pytest.approx(getattr(truth, name), rel=0.15), name
+
+
+def test_bgnbd_analytic_gradient_matches_finite_differences(
+    calibration: clv.RepeatSummary,
+) -> None:
+    c = calibration
+    (x, t_x, T), counts = clv._fold(c.x, c.t_x, c.T)
+    objective = clv._bgnbd_objective(x, t_x, T, counts / counts.sum())
+    point = np.log([0.3, 5.0, 0.8, 2.0])
+    _, gradient = objective(point)
+    step = 1e-6
+    for i in range(4):
+        up, down = point.copy(), point.copy()
+        up[i] += step
+        down[i] -= step
+        numeric = (objective(up)[0] - objective(down)[0]) / (2 * step)
+        assert gradient[i] == pytest.approx(numeric, rel=1e-4, abs=1e-7)

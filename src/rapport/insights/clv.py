@@ -173,13 +173,15 @@ def _bgnbd_dropout_odds(model: BgNbd, x: Array, t_x: Array, T: Array) -> Array:
 
 def _bgnbd_log_likelihood(params: tuple[float, ...], x: Array, t_x: Array, T: Array) -> Array:
     r, alpha, a, b = params
-    common = (
-        special.gammaln(r + x)
+    # Special functions depend on x only, which takes few distinct values.
+    xs, of_row = np.unique(x, return_inverse=True)
+    per_x = (
+        special.gammaln(r + xs)
         - special.gammaln(r)
-        + r * np.log(alpha)
-        + special.betaln(a, b + x)
+        + special.betaln(a, b + xs)
         - special.betaln(a, b)
     )
+    common = per_x[of_row] + r * np.log(alpha)
     survived = -(r + x) * np.log(alpha + T)
     repeat = x > 0
     dropped = np.where(
@@ -190,12 +192,79 @@ def _bgnbd_log_likelihood(params: tuple[float, ...], x: Array, t_x: Array, T: Ar
     return np.asarray(common + np.logaddexp(survived, dropped))
 
 
+def _bgnbd_objective(
+    x: Array, t_x: Array, T: Array, weights: Array
+) -> Callable[[NDArray[np.float64]], tuple[float, NDArray[np.float64]]]:
+    """Mean log-likelihood and its gradient in log-parameters, for L-BFGS-B.
+
+    Everything that depends on the data only is computed once here; special
+    functions are evaluated on the few distinct values of x.
+    """
+    xs, of_row = np.unique(x, return_inverse=True)
+    repeat = x > 0
+    b_shift = np.where(repeat, x - 1, 0.0)
+    psi, gammaln = special.digamma, special.gammaln
+
+    def objective(log_params: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        r, alpha, a, b = (float(v) for v in np.exp(log_params))
+        with np.errstate(all="ignore"):
+            log_alpha_T = np.log(alpha + T)
+            log_alpha_tx = np.log(alpha + t_x)
+            survived = -(r + x) * log_alpha_T
+            dropped = np.where(
+                repeat, np.log(a) - np.log(b + b_shift) - (r + x) * log_alpha_tx, -np.inf
+            )
+            total = np.logaddexp(survived, dropped)
+            per_x = (
+                gammaln(r + xs)
+                - gammaln(r)
+                + gammaln(b + xs)
+                - gammaln(a + b + xs)
+                - gammaln(b)
+                + gammaln(a + b)
+            )
+            ll = per_x[of_row] + r * np.log(alpha) + total
+            # The share of each likelihood from "dropped out after the last purchase".
+            w = np.exp(dropped - total)
+            psi_abx = psi(a + b + xs)[of_row]
+            d_r = (
+                psi(r + xs)[of_row]
+                - psi(r)
+                + np.log(alpha)
+                - (1 - w) * log_alpha_T
+                - w * log_alpha_tx
+            )
+            d_alpha = r / alpha - (r + x) * ((1 - w) / (alpha + T) + w / (alpha + t_x))
+            d_a = psi(a + b) - psi_abx + w / a
+            d_b = psi(b + xs)[of_row] - psi_abx - psi(b) + psi(a + b) - w / (b + b_shift)
+            mean = float(weights @ ll)
+            slope = np.array(
+                [weights @ d_r * r, weights @ d_alpha * alpha, weights @ d_a * a, weights @ d_b * b]
+            )
+        if not (np.isfinite(mean) and np.all(np.isfinite(slope))):
+            return 1e10, np.zeros(4)
+        return -mean, -slope
+
+    return objective
+
+
 def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FitResult[BgNbd]:
-    """Maximum-likelihood BG/NBD parameters."""
+    """Maximum-likelihood BG/NBD parameters (analytic gradient)."""
     x_, t_x_, T_ = _as_arrays(x, t_x, T)
     _check_history(x_, t_x_, T_)
     start = np.log([1.0, max(float(np.mean(T_)), 1e-3), 1.0, 1.0])
-    params, ll, converged, message = _maximise(_bgnbd_log_likelihood, start, x_, t_x_, T_)
+    (x_f, t_x_f, T_f), counts = _fold(x_, t_x_, T_)
+    result = optimize.minimize(
+        _bgnbd_objective(x_f, t_x_f, T_f, counts / counts.sum()),
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4,
+        options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 2000},
+    )
+    params = tuple(float(v) for v in np.exp(result.x))
+    ll = float(counts @ _bgnbd_log_likelihood(params, x_f, t_x_f, T_f))
+    converged, message = bool(result.success), str(result.message)
     return FitResult(BgNbd(*params), ll, int(x_.size), converged, message)
 
 
@@ -426,11 +495,11 @@ def _maximise(
     *columns: Array,
 ) -> tuple[tuple[float, ...], float, bool, str]:
     """Maximise the summed log-likelihood over log-parameters, rows folded by value."""
-    folded, weights = _fold(*columns)
+    folded, counts = _fold(*columns)
+    customers = float(counts.sum())
     # The mean, not the sum: gradients of order one keep the first steps inside
     # the region where the likelihood is finite.
-    weights = weights / weights.sum()
-    customers = float(sum(_fold(*columns)[1]))
+    weights = counts / customers
 
     def negative(log_params: NDArray[np.float64]) -> float:
         params = tuple(float(v) for v in np.exp(log_params))
@@ -452,6 +521,11 @@ def _maximise(
 
 def _fold(*columns: Array) -> tuple[tuple[Array, ...], Array]:
     """Identical rows become one row with a weight: CDNOW's 2,357 customers are ~1,000 rows."""
-    stacked = np.column_stack(columns)
-    unique, counts = np.unique(stacked, axis=0, return_counts=True)
-    return tuple(unique[:, i] for i in range(unique.shape[1])), counts.astype(np.float64)
+    order = np.lexsort(columns[::-1])
+    ordered = [column[order] for column in columns]
+    starts = np.ones(order.size, dtype=bool)
+    if order.size:
+        starts[1:] = np.any([np.diff(column) != 0 for column in ordered], axis=0)
+    first = np.flatnonzero(starts)
+    counts = np.diff(np.append(first, order.size)).astype(np.float64)
+    return tuple(column[first] for column in ordered), counts
