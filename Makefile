@@ -52,10 +52,14 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(VENV)/.installed-dev
+$(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed-dev
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	@touch $@
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py --contacts 100000 $(BENCH_ARGS)
 
-bench-full: $(VENV)/.installed-dev
+bench-full: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py --contacts 1000000 $(BENCH_ARGS)
 
 clean:

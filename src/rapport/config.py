@@ -7,6 +7,8 @@ names the setting, so ``rapport`` can print it instead of a traceback.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import math
 import os
 import re
 import secrets
@@ -47,6 +49,27 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
+    if not math.isfinite(value):
+        raise ImproperlyConfigured(f"{name} must be a finite number, not {raw!r}")
+    return value
+
+
+def package_dir(package: str, *parts: str) -> str:
+    """A folder inside an installed package (e.g. plotly's JavaScript)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImproperlyConfigured(f"The package {package} is not installed; reinstall Rapport.")
+    return os.path.join(next(iter(spec.submodule_search_locations)), *parts)
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

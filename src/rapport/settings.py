@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "rapport.catalog",
     "rapport.trading",
     "rapport.reminders",
+    "rapport.insights",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -193,6 +194,22 @@ else:
         }
     }
 
+# Customer insights: CLV over INSIGHTS_HORIZON_MONTHS at a monthly discount rate,
+# as margin (share of revenue that is profit); "valuable and at risk" thresholds.
+INSIGHTS = {
+    "horizon_months": config.env_int("INSIGHTS_HORIZON_MONTHS", 12),
+    "monthly_discount_rate": config.env_float("INSIGHTS_MONTHLY_DISCOUNT_RATE", 0.01),
+    "margin": config.env_float("INSIGHTS_MARGIN", 1.0),
+    "valuable_percentile": config.env_float("INSIGHTS_VALUABLE_PERCENTILE", 80.0),
+    "at_risk_churn": config.env_float("INSIGHTS_AT_RISK_CHURN", 0.5),
+}
+# Share of business: a contacts' number custom field with their estimated annual
+# spend in our category; recent spend is divided by it.
+INSIGHTS_WALLET_FIELD = os.environ.get("INSIGHTS_WALLET_FIELD", "estimated_annual_spend")
+
+# Customers are e-mailed about a service (warranty end...) this many days before it is due.
+SERVICE_REMINDER_DAYS_AHEAD = config.env_int("SERVICE_REMINDER_DAYS_AHEAD", 30)
+
 # Amounts without a currency are in this one; phone numbers without +country
 # are read as numbers of PHONE_REGION (ISO 3166 code such as DE), if set.
 BASE_CURRENCY = os.environ.get("BASE_CURRENCY", "EUR").upper()
@@ -204,6 +221,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Plotly's JavaScript comes from the installed Python package: no CDN, works offline.
+STATICFILES_DIRS = [("plotly", config.package_dir("plotly", "package_data"))]
 STATIC_ROOT = DATA_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -244,6 +263,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LifecycleStageEnum": "rapport.customers.choices.LifecycleStage",
         "RoleEnum": "rapport.core.permissions.Role",
+        "ConsentChannelEnum": "rapport.customers.choices.ConsentChannel",
+        "InteractionChannelEnum": "rapport.interactions.choices.Channel",
     },
 }
 

@@ -12,11 +12,13 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("rapport.users.api.urls")),
+    path("", include("rapport.core.api.urls")),
     path("", include("rapport.customers.api.urls")),
     path("", include("rapport.interactions.api.urls")),
     path("", include("rapport.catalog.api.urls")),
     path("", include("rapport.trading.api.urls")),
     path("", include("rapport.reminders.api.urls")),
+    path("", include("rapport.insights.api.urls")),
 ]
 
 urlpatterns = [
@@ -46,6 +48,7 @@ urlpatterns = [
     path("", include("rapport.catalog.urls")),
     path("", include("rapport.trading.urls")),
     path("", include("rapport.reminders.urls")),
+    path("", include("rapport.insights.urls")),
     path("api/v1/", include(api_patterns)),
     path("admin/", admin.site.urls),
 ]

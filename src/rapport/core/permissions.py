@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import models
 from django.db.models import Q
@@ -200,3 +201,24 @@ def authorise(
     """
     if actor is not None:
         require(actor, action, target)
+
+
+# --- core's own model ---------------------------------------------------------
+
+
+def _register_custom_field_policy(model: type[models.Model]) -> None:
+    # Every role reads definitions (forms, lists and filters are built from
+    # them); only admins define, change, retire and reactivate fields.
+    # Set directly rather than through register(): this runs while models are
+    # still loading (users.models imports this module), when register() cannot
+    # yet list the model's fields to look for a trash; definitions have none.
+    _policies[model] = Policy(
+        grants={
+            **{role: grant(Scope.ALL, Action.VIEW) for role in Role.values},
+            Role.ADMIN: grant(Scope.ALL),
+        },
+        owner_field=None,
+    )
+
+
+apps.lazy_model_operation(_register_custom_field_policy, ("core", "customfielddefinition"))

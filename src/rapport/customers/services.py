@@ -45,6 +45,8 @@ from rapport.customers.models import (
     Membership,
     Tag,
 )
+from rapport.interactions.choices import Channel, Direction, InteractionKind
+from rapport.interactions.services import record_interaction
 from rapport.users.models import User
 
 CONTACT_FIELDS = {
@@ -530,13 +532,28 @@ def change_stage(
         save_changes(
             record, {"lifecycle_stage": stage}, actor=actor, reason=reason or "Stage changed"
         )
-        LifecycleChange.objects.create(
+        change = LifecycleChange.objects.create(
             contact=record if isinstance(record, Contact) else None,
             company=record if isinstance(record, Company) else None,
             from_stage=previous,
             to_stage=stage,
             changed_by=actor,
             reason=reason,
+        )
+        # The timeline shows every stage change; keyed by the change so a retry
+        # of the calling job cannot show it twice.
+        record_interaction(
+            actor,
+            kind=InteractionKind.LIFECYCLE,
+            subject=f"{LifecycleStage(previous).label} → {LifecycleStage(stage).label}",
+            body=reason,
+            contact=record if isinstance(record, Contact) else None,
+            company=record if isinstance(record, Company) else None,
+            occurred_at=change.changed_at,
+            channel=Channel.SYSTEM,
+            direction=Direction.INTERNAL,
+            source=change,
+            dedupe_key=f"lifecycle:{change.pk}",
         )
     return record
 
@@ -548,6 +565,8 @@ def mark_customer(actor: User | None, record: Contact | Company, *, reason: str)
     """
     if record.lifecycle_stage in CUSTOMER_STAGES:
         return False
+    # change_stage writes the timeline entry, so an order that makes a customer
+    # shows "Prospect → Customer" with the order's reason next to the order itself.
     change_stage(actor, record, LifecycleStage.CUSTOMER, reason=reason)
     return True
 

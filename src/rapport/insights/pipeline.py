@@ -38,6 +38,7 @@ class Scores:
     last_day: NDArray[np.int64]
     purchases: NDArray[np.int64]  # purchase days
     spend: Array
+    recent_spend: Array  # the last 365 days
     recency_days: NDArray[np.int64]
     rfm: rfm.RfmScores
     expected_purchases: Array  # over the horizon; NaN when no model could be fitted
@@ -90,6 +91,8 @@ def score_customers(
     first_day = np.rint(today - summary.T * WEEK).astype(np.int64)
     last_day = np.rint(first_day + summary.t_x * WEEK).astype(np.int64)
     spend = _spend_per_customer(customers, amounts, summary.customer)
+    last_year = days > today - 365
+    recent_spend = _spend_per_customer(customers[last_year], amounts[last_year], summary.customer)
     recency = today - last_day
     scores = rfm.score(recency, purchases, spend)
     diagnostics["customers"] = n
@@ -152,6 +155,7 @@ def score_customers(
         last_day=last_day,
         purchases=purchases,
         spend=spend,
+        recent_spend=recent_spend,
         recency_days=recency,
         rfm=scores,
         expected_purchases=expected,

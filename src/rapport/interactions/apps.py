@@ -7,4 +7,4 @@ class InteractionsConfig(AppConfig):
     verbose_name = "Timeline"
 
     def ready(self) -> None:
-        from rapport.interactions import permissions  # noqa: F401
+        from rapport.interactions import demo, panels, permissions  # noqa: F401

@@ -20,7 +20,7 @@ def interactions(viewer: Any, action: Action = Action.VIEW) -> QuerySet[Interact
     return (
         restrict(Interaction.objects.all(), viewer, action)
         .filter(visible)
-        .select_related("owner", "contact", "company", "source_type")
+        .select_related("owner", "created_by", "contact", "company", "source_type")
     )
 
 

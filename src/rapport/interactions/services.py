@@ -15,10 +15,10 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
-from rapport.core.permissions import Action, authorise, can
+from rapport.core.permissions import Action, Scope, authorise, can, scope_for
 from rapport.core.services import create_record, move_to_trash, save_changes
 from rapport.customers.models import Company, Contact
 from rapport.interactions.choices import (
@@ -95,9 +95,12 @@ def record_interaction(
             create_record(interaction, actor=actor, reason="Recorded")
             _touch(interaction)
     except IntegrityError:
-        if dedupe_key:  # written meanwhile by a concurrent run of the same job
-            return Interaction.objects.get(dedupe_key=dedupe_key)
-        raise
+        # Written meanwhile by a concurrent run of the same job; any other
+        # integrity error is a real one and must not be swallowed.
+        written = Interaction.objects.filter(dedupe_key=dedupe_key).first() if dedupe_key else None
+        if written is None:
+            raise
+        return written
     return interaction
 
 
@@ -115,6 +118,9 @@ class LoggedTouchpoint:
     direction: str = ""
     outcome: str = ""
     duration_minutes: int | None = None
+    # Who had it; None means the person logging it. Logging for a colleague
+    # needs the right to change everyone's entries (managers, admins).
+    owner: User | None = None
 
 
 def log_interaction(actor: User, data: LoggedTouchpoint) -> Interaction:
@@ -127,10 +133,10 @@ def log_interaction(actor: User, data: LoggedTouchpoint) -> Interaction:
     for record in (data.contact, data.company):
         if record is not None and not can(actor, Action.VIEW, record):
             raise PermissionDenied("You may not see this customer.")
-    if data.occurred_at and data.occurred_at > timezone.now() + _FUTURE_SLACK:
-        raise ValidationError(
-            {"occurred_at": ["A touchpoint cannot be in the future; plan it as a task."]}
-        )
+    _refuse_future(data.occurred_at)
+    owner = data.owner or actor
+    if owner.pk != actor.pk and scope_for(actor, Interaction, Action.CHANGE) != Scope.ALL:
+        raise PermissionDenied("You may log only your own touchpoints.")
     return record_interaction(
         actor,
         kind=data.kind,
@@ -143,7 +149,7 @@ def log_interaction(actor: User, data: LoggedTouchpoint) -> Interaction:
         direction=data.direction,
         outcome=data.outcome,
         duration_minutes=data.duration_minutes,
-        owner=actor,
+        owner=owner,
     )
 
 
@@ -169,11 +175,15 @@ def update_interaction(
         raise ValidationError({"kind": ["Only hand-logged kinds can be changed into each other."]})
     candidate = Interaction(**{**_field_values(interaction), **values})
     _validate(candidate)
+    if "occurred_at" in values and candidate.kind in MANUAL_KINDS:
+        _refuse_future(values["occurred_at"])
+    moved = "occurred_at" in values and values["occurred_at"] != interaction.occurred_at
     with transaction.atomic():
         save_changes(
             interaction, values, actor=actor, expected_version=expected_version, reason="Edited"
         )
-        _touch(interaction)
+        if moved:  # moved earlier, it may no longer be the latest touchpoint
+            _recompute_last_activity(interaction.contact_id)
     return interaction
 
 
@@ -181,7 +191,11 @@ def delete_interaction(
     actor: User | None, interaction: Interaction, *, expected_version: int | None = None
 ) -> Interaction:
     authorise(actor, Action.DELETE, interaction)
-    return move_to_trash(interaction, actor=actor, expected_version=expected_version)
+    with transaction.atomic():
+        move_to_trash(interaction, actor=actor, expected_version=expected_version)
+        # The trashed touchpoint may have been the contact's latest one.
+        _recompute_last_activity(interaction.contact_id)
+    return interaction
 
 
 # --- helpers -------------------------------------------------------------------
@@ -225,6 +239,25 @@ def _touch(interaction: Interaction) -> None:
     Contact.objects.filter(pk=interaction.contact_id).filter(
         Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=interaction.occurred_at)
     ).update(last_activity_at=interaction.occurred_at)
+
+
+def _recompute_last_activity(contact_id: int | None) -> None:
+    """Set the contact's "last activity" from its live touchpoints (after one left or moved)."""
+    if contact_id is None:
+        return
+    latest = (
+        Interaction.objects.filter(contact_id=contact_id, deleted_at__isnull=True)
+        .order_by("-occurred_at", "-id")
+        .values("occurred_at")[:1]
+    )
+    Contact.objects.filter(pk=contact_id).update(last_activity_at=Subquery(latest))
+
+
+def _refuse_future(occurred_at: datetime | None) -> None:
+    if occurred_at is not None and occurred_at > timezone.now() + _FUTURE_SLACK:
+        raise ValidationError(
+            {"occurred_at": ["A touchpoint cannot be in the future; plan it as a task."]}
+        )
 
 
 def _field_values(interaction: Interaction) -> dict[str, Any]:

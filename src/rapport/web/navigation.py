@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 SECTIONS = (
     "customers",
     "companies",
+    "products",
+    "orders",
     "deals",
     "tickets",
     "tasks",
@@ -27,6 +29,8 @@ SECTIONS = (
 ICONS = {
     "customers": "M16 19v-1a4 4 0 0 0-4-4H7a4 4 0 0 0-4 4v1M9.5 10a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7M21 19v-1a4 4 0 0 0-3-3.8M15.5 3.2a3.5 3.5 0 0 1 0 6.6",
     "companies": "M3 21h18M5 21V5l8-3v19M13 9h6v12M8 8h2M8 12h2M8 16h2M16 13h1M16 17h1",
+    "products": "M21 8l-9-5-9 5 9 5 9-5zM3 8v8l9 5 9-5V8M12 13v8",
+    "orders": "M6 2l-3 4v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V6l-3-4zM3 6h18M16 10a4 4 0 0 1-8 0",
     "deals": "M3 17l6-6 4 4 8-8M15 7h6v6",
     "tickets": "M4 6h16v4a2 2 0 0 0 0 4v4H4v-4a2 2 0 0 0 0-4zM12 6v12",
     "tasks": "M9 11l3 3 8-8M20 12v7a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1h11",

@@ -1,3 +1,8 @@
-from django.urls import URLPattern
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern] = []
+from rapport.interactions.api import views
+
+router = SimpleRouter(trailing_slash=False)
+router.register("interactions", views.InteractionViewSet, basename="interaction")
+
+urlpatterns = router.urls

@@ -1,3 +1,10 @@
-from django.urls import URLPattern
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern] = []
+from rapport.trading.api import views
+
+router = SimpleRouter(trailing_slash=False)
+router.register("orders", views.OrderViewSet, basename="order")
+router.register("deliveries", views.DeliveryViewSet, basename="delivery")
+router.register("assets", views.AssetViewSet, basename="asset")
+
+urlpatterns = router.urls

@@ -20,13 +20,37 @@ document.addEventListener("click", (event) => {
   document.querySelectorAll("details.user-menu[open]").forEach((menu) => {
     if (!menu.contains(event.target)) menu.removeAttribute("open");
   });
+  // The navigation toggle (phones): opens and closes the sidebar it controls.
+  const toggle = event.target.closest("button.nav-toggle");
+  if (toggle) {
+    setNavigation(toggle, toggle.getAttribute("aria-expanded") !== "true");
+  } else {
+    // A click outside the open sidebar, or on one of its links, closes it.
+    document.querySelectorAll("button.nav-toggle[aria-expanded=true]").forEach((button) => {
+      const sidebar = document.getElementById(button.getAttribute("aria-controls"));
+      if (!sidebar || !sidebar.contains(event.target) || event.target.closest("a")) {
+        setNavigation(button, false);
+      }
+    });
+  }
 }, true);
+
+function setNavigation(button, open) {
+  const sidebar = document.getElementById(button.getAttribute("aria-controls"));
+  if (!sidebar) return;
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+  sidebar.classList.toggle("open", open);
+}
 
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") {
     const results = document.getElementById("global-search-results");
     if (results) results.innerHTML = "";
     document.querySelectorAll("details.user-menu[open]").forEach((menu) => menu.removeAttribute("open"));
+    document.querySelectorAll("button.nav-toggle[aria-expanded=true]").forEach((button) => {
+      setNavigation(button, false);
+      button.focus();
+    });
   }
 });
 
