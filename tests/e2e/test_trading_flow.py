@@ -1,7 +1,4 @@
-"""The main trading flow in a real browser: order from the contact page, deliver, service.
-
-Proposed for tests/e2e/test_trading_flow.py (the e2e fixtures live there).
-"""
+"""The main trading flow in a real browser: order from the contact page, deliver, service."""
 
 from __future__ import annotations
 

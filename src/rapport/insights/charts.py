@@ -33,7 +33,7 @@ def alive_versus_value(
 ) -> dict[str, Any]:
     """One dot per customer: P(alive) against value; clicking opens the contact."""
     figure = go.Figure(
-        go.Scattergl(
+        go.Scatter(
             x=[p[0] for p in points],
             y=[p[1] for p in points],
             text=[p[2] for p in points],

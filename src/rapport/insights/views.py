@@ -21,7 +21,7 @@ from rapport.insights.models import LoyaltyTier, ModelRun
 from rapport.insights.rfm import GRID, SEGMENT_LABELS
 from rapport.users.models import signed_in
 
-SCATTER_POINTS = 3000
+SCATTER_POINTS = 2000
 
 # Plotly draws its charts with inline styles; scripts stay nonce-only.
 CHART_CSP: dict[str, Any] = {**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]}
