@@ -7,12 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from rapport.catalog.models import ExchangeRate, Product
-from rapport.core.permissions import Action, restrict
-
-
-def may_see_trash(viewer: Any) -> bool:
-    """Like contacts: admins list and restore what others deleted."""
-    return bool(getattr(viewer, "is_admin", False))
+from rapport.core.permissions import Action, may_see_trash, restrict
 
 
 def products(

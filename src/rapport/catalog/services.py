@@ -14,7 +14,7 @@ from django.db import transaction
 
 from rapport.catalog.choices import ProductKind
 from rapport.catalog.models import ExchangeRate, Product
-from rapport.core.permissions import Action, authorise
+from rapport.core.permissions import Action, authorise, authorise_restore
 from rapport.core.services import create_record, move_to_trash, restore, save_changes
 from rapport.users.models import User
 
@@ -121,7 +121,7 @@ def trash_product(
 
 
 def restore_product(actor: User | None, product: Product) -> Product:
-    authorise(actor, Action.DELETE, product)
+    authorise_restore(actor)
     return restore(product, actor=actor)
 
 

@@ -165,6 +165,17 @@ def can(
     return team_id is not None and getattr(owner, "team_id", None) == team_id
 
 
+def may_see_trash(user: User | AnonymousUser | None) -> bool:
+    """The trash is for admins: they list and restore what others deleted."""
+    return role_of(user) == Role.ADMIN
+
+
+def authorise_restore(actor: User | AnonymousUser | None) -> None:
+    """The check of every restore service (``actor=None`` is Rapport itself)."""
+    if actor is not None and not may_see_trash(actor):
+        raise PermissionDenied("Only admins restore records from the trash.")
+
+
 def require(
     user: User | AnonymousUser | None, action: Action, target: models.Model | type[models.Model]
 ) -> None:

@@ -130,6 +130,8 @@ def move_to_trash[R: models.Model](
 
 
 def restore[R: models.Model](record: R, *, actor: User | None, reason: str = "") -> R:
+    if getattr(record, "deleted_at", None) is None:
+        raise ValidationError(f"{record} is not in the trash.")
     return save_changes(
         record, {"deleted_at": None}, actor=actor, reason=reason or "Restored from trash"
     )

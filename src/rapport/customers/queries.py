@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from rapport.core.permissions import Action, restrict
+from rapport.core.permissions import Action, may_see_trash, restrict
 from rapport.customers.choices import ConsentStatus
 from rapport.customers.models import (
     Company,
@@ -16,11 +16,6 @@ from rapport.customers.models import (
     Membership,
     Tag,
 )
-
-
-def may_see_trash(viewer: Any) -> bool:
-    """The trash is for admins: they list and restore what others deleted."""
-    return bool(getattr(viewer, "is_admin", False))
 
 
 def contacts(

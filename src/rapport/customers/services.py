@@ -19,7 +19,7 @@ from simple_history.utils import bulk_create_with_history
 
 from rapport.core import custom_fields
 from rapport.core.models import CustomFieldTarget
-from rapport.core.permissions import Action, authorise, can
+from rapport.core.permissions import Action, authorise, authorise_restore, can
 from rapport.core.services import (
     attribute_change,
     create_record,
@@ -459,9 +459,8 @@ def restore_company(actor: User | None, company: Company) -> Company:
 
 
 def _authorise_restore(actor: User | None, record: Contact | Company) -> None:
-    if actor is not None and not actor.is_admin:
-        raise PermissionDenied("Only admins restore records from the trash.")
-    if record.deleted_at is None:
+    authorise_restore(actor)
+    if record.deleted_at is None:  # checked before the domain/e-mail clash checks
         raise ValidationError(f"{record} is not in the trash.")
 
 

@@ -18,7 +18,7 @@ from rapport.core import audit
 from rapport.core.htmx import render_page_or_partial
 from rapport.core.lists import ListSpec, build_list, count_rows, csv_response, filtered_rows
 from rapport.core.models import SavedView
-from rapport.core.permissions import Action, can, require
+from rapport.core.permissions import Action, can, may_see_trash, require
 from rapport.core.services import ConflictError
 from rapport.customers import panels, queries, services, tables
 from rapport.customers.choices import ConsentChannel, ConsentPurpose, LifecycleStage
@@ -89,7 +89,7 @@ def _list_page(request: HttpRequest, kind: CustomerList) -> HttpResponse:
         "can_change": can(signed_in(request), Action.CHANGE, kind.model),
         "can_delete": can(signed_in(request), Action.DELETE, kind.model),
         "can_export": can(signed_in(request), Action.EXPORT, kind.model),
-        "can_see_trash": queries.may_see_trash(signed_in(request)),
+        "can_see_trash": may_see_trash(signed_in(request)),
     }
     return render_page_or_partial(request, "customers/list.html", context, partial="results")
 
@@ -163,7 +163,7 @@ def _bulk(request: HttpRequest, kind: CustomerList) -> HttpResponse:
 
 
 def _trash(request: HttpRequest, kind: CustomerList) -> HttpResponse:
-    if not queries.may_see_trash(signed_in(request)):
+    if not may_see_trash(signed_in(request)):
         raise PermissionDenied("Only admins see the trash.")
     if request.method == "POST":
         record = get_object_or_404(

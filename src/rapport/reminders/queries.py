@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from rapport.core.permissions import Action, Scope, restrict, scope_for
+from rapport.core.permissions import Action, Scope, may_see_trash, restrict, scope_for
 from rapport.customers import queries as customer_queries
 from rapport.customers.models import Company, Contact
 from rapport.reminders.models import CalendarFeed, Task
@@ -16,10 +16,6 @@ from rapport.reminders.models import CalendarFeed, Task
 UPCOMING_DAYS = 7
 # What a row of any task list shows, joined so that a page costs a fixed number of queries.
 LIST_RELATED = ("assignee", "owner", "contact", "company", "done_by", "next_occurrence")
-
-
-def may_see_trash(viewer: Any) -> bool:
-    return bool(getattr(viewer, "is_admin", False))
 
 
 def tasks(viewer: Any, action: Action = Action.VIEW, *, trash: bool = False) -> QuerySet[Task]:

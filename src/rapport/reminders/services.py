@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from rapport.core.permissions import Action, authorise, can
+from rapport.core.permissions import Action, authorise, authorise_restore, can
 from rapport.core.services import create_record, move_to_trash, restore, save_changes
 from rapport.customers.models import Company, Contact
 from rapport.interactions.choices import InteractionKind
@@ -219,8 +219,7 @@ def trash_task(actor: User | None, task: Task, *, expected_version: int | None =
 
 
 def restore_task(actor: User | None, task: Task) -> Task:
-    if actor is not None and not actor.is_admin:
-        raise PermissionDenied("Only admins restore records from the trash.")
+    authorise_restore(actor)
     return restore(task, actor=actor)
 
 

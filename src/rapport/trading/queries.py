@@ -11,16 +11,12 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet, Sum
 
 from rapport.catalog.rates import money
-from rapport.core.permissions import Action, Scope, restrict, scope_for
+from rapport.core.permissions import Action, Scope, may_see_trash, restrict, scope_for
 from rapport.customers import queries as customer_queries
 from rapport.customers.models import Company, Contact, Membership
 from rapport.trading.choices import BOUGHT_STATUSES
 from rapport.trading.models import Asset, Delivery, Order, OrderLine
 from rapport.trading.permissions import customer_action
-
-
-def may_see_trash(viewer: Any) -> bool:
-    return bool(getattr(viewer, "is_admin", False))
 
 
 def _visible_customers(viewer: Any, action: Action) -> Q:

@@ -23,7 +23,7 @@ from rapport.catalog import rates
 from rapport.catalog.choices import ProductKind
 from rapport.catalog.models import Product
 from rapport.catalog.services import clean_currency
-from rapport.core.permissions import Action, can
+from rapport.core.permissions import Action, authorise_restore, can
 from rapport.core.services import (
     attribute_change,
     create_record,
@@ -286,7 +286,8 @@ def trash_order(actor: User | None, order: Order, *, expected_version: int | Non
 
 
 def restore_order(actor: User | None, order: Order) -> Order:
-    authorise_on(actor, Action.DELETE, order)
+    authorise_restore(actor)
+    authorise_on(actor, Action.VIEW, order)
     return restore(order, actor=actor)
 
 
@@ -558,7 +559,8 @@ def trash_asset(actor: User | None, asset: Asset, *, expected_version: int | Non
 
 
 def restore_asset(actor: User | None, asset: Asset) -> Asset:
-    authorise_on(actor, Action.DELETE, asset)
+    authorise_restore(actor)
+    authorise_on(actor, Action.VIEW, asset)
     return restore(asset, actor=actor)
 
 

@@ -15,7 +15,7 @@ from rapport.catalog.api import serializers as s
 from rapport.catalog.filtersets import ExchangeRateFilterSet, ProductFilterSet
 from rapport.catalog.models import ExchangeRate, Product
 from rapport.core.api.versioning import IF_MATCH_PARAMETER, VersionedRecordMixin
-from rapport.core.permissions import Action
+from rapport.core.permissions import Action, may_see_trash
 from rapport.users.models import signed_in
 
 ETAG_WRITES = extend_schema_view(
@@ -97,7 +97,7 @@ class ProductViewSet(
     @action(detail=False, methods=["get"])
     def trash(self, request: Request) -> Response:
         """Products in the trash (admins)."""
-        if not queries.may_see_trash(request.user):
+        if not may_see_trash(request.user):
             raise PermissionDenied("Only administrators see the trash.")
         rows = self.paginate_queryset(queries.products(request.user, Action.DELETE, trash=True))
         return self.get_paginated_response(s.ProductListSerializer(rows, many=True).data)

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from rapport.core.api.versioning import IF_MATCH_PARAMETER, VersionedRecordMixin
-from rapport.core.permissions import Action
+from rapport.core.permissions import Action, may_see_trash
 from rapport.customers import queries, services
 from rapport.customers.api import serializers as s
 from rapport.customers.filtersets import CompanyFilterSet, ContactFilterSet
@@ -87,7 +87,7 @@ class CustomerViewSet(
     @action(detail=False, methods=["get"])
     def trash(self, request: Request) -> Response:
         """Records in the trash (admins)."""
-        if not queries.may_see_trash(request.user):
+        if not may_see_trash(request.user):
             raise PermissionDenied("Only administrators see the trash.")
         rows = self.paginate_queryset(self.trash_queryset())
         return self.get_paginated_response(self.list_serializer(rows, many=True).data)

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from rapport.core.api.versioning import IF_MATCH_PARAMETER, VersionedRecordMixin
-from rapport.core.permissions import Action
+from rapport.core.permissions import Action, may_see_trash
 from rapport.trading import queries, services
 from rapport.trading.api import serializers as s
 from rapport.trading.filtersets import AssetFilterSet, DeliveryFilterSet, OrderFilterSet
@@ -147,7 +147,7 @@ class OrderViewSet(
     @action(detail=False, methods=["get"])
     def trash(self, request: Request) -> Response:
         """Orders in the trash (admins)."""
-        if not queries.may_see_trash(request.user):
+        if not may_see_trash(request.user):
             raise PermissionDenied("Only administrators see the trash.")
         rows = self.paginate_queryset(queries.orders(request.user, Action.DELETE, trash=True))
         return self.get_paginated_response(s.OrderListSerializer(rows, many=True).data)
