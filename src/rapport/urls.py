@@ -19,6 +19,11 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("rapport.trading.api.urls")),
     path("", include("rapport.reminders.api.urls")),
     path("", include("rapport.insights.api.urls")),
+    path("", include("rapport.sales.api.urls")),
+    path("", include("rapport.service.api.urls")),
+    path("", include("rapport.satisfaction.api.urls")),
+    path("", include("rapport.marketing.api.urls")),
+    path("", include("rapport.dataio.api.urls")),
 ]
 
 urlpatterns = [
@@ -49,6 +54,11 @@ urlpatterns = [
     path("", include("rapport.trading.urls")),
     path("", include("rapport.reminders.urls")),
     path("", include("rapport.insights.urls")),
+    path("", include("rapport.sales.urls")),
+    path("", include("rapport.service.urls")),
+    path("", include("rapport.satisfaction.urls")),
+    path("", include("rapport.marketing.urls")),
+    path("", include("rapport.dataio.urls")),
     path("api/v1/", include(api_patterns)),
     path("admin/", admin.site.urls),
 ]

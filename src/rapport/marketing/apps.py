@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class MarketingConfig(AppConfig):
+    name = "rapport.marketing"
+    label = "marketing"
+    verbose_name = "Marketing"
+
+    def ready(self) -> None:
+        pass

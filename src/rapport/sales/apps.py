@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class SalesConfig(AppConfig):
+    name = "rapport.sales"
+    label = "sales"
+    verbose_name = "Sales pipeline"
+
+    def ready(self) -> None:
+        pass
