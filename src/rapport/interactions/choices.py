@@ -17,6 +17,8 @@ class InteractionKind(models.TextChoices):
     SURVEY = "survey", "Survey"
     CAMPAIGN = "campaign", "Campaign"
     REMINDER = "reminder", "Reminder"
+    DEAL = "deal", "Deal"
+    TASK = "task", "Task"
     LIFECYCLE = "lifecycle", "Stage change"
 
 
