@@ -39,6 +39,9 @@ class Figure:
     baseline_median_ms: float
     target: str
     queries: int
+    # Median CPU time of this process per request: what the figure would be on an idle
+    # machine; the wall-clock median also holds waiting for a core on a busy one.
+    cpu_ms: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -50,6 +53,17 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200, help="per figure (at least 200)")
     parser.add_argument("--fresh", action="store_true", help="empty the database and reload")
+    parser.add_argument(
+        "--seconds", type=int, default=15, help="length of each throughput run (wrk)"
+    )
+    parser.add_argument(
+        "--no-throughput", action="store_true", help="skip the gunicorn + wrk figures"
+    )
+    parser.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="only the gunicorn + wrk figures, added to today's results file",
+    )
     args = parser.parse_args()
     if args.requests < 1:
         parser.error("--requests must be positive")
@@ -58,7 +72,8 @@ def main() -> int:
     if "DATABASE_URL" not in os.environ:
         os.environ["RAPPORT_DATA_DIR"] = str(ROOT / "var" / f"bench-{args.contacts}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+    sys.path.insert(0, str(ROOT / "bench"))
 
     import django
 
@@ -69,11 +84,18 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     call_command("collectstatic", "--no-input", verbosity=0)  # pages name hashed files
     _load_demo(args.contacts, fresh=args.fresh)
-    figures = _measure(args.requests)
+    if args.throughput_only:
+        return _throughput_only(args.seconds)
+    figures, panels, subjects = _measure(args.requests)
     figures.append(_model_fit())
     vendor = connection.vendor
-    _print(figures, vendor, args.contacts)
-    _save(figures, vendor, args.contacts, args.requests)
+    # Saved before the throughput run, so a failing server does not lose the figures.
+    _save(figures, panels, {}, vendor, args.contacts, args.requests)
+    throughput: dict[str, Any] = {}
+    if not args.no_throughput:
+        throughput = _throughput(subjects, args.seconds)
+        _save(figures, panels, throughput, vendor, args.contacts, args.requests)
+    _print(figures, panels, throughput, vendor, args.contacts)
     return 0
 
 
@@ -100,6 +122,12 @@ def _load_demo(contacts: int, *, fresh: bool) -> None:
 
 def _timed(call: Callable[[], Any], requests: int) -> tuple[float, float, int]:
     """Median and p95 in milliseconds after a warm-up, and the queries of one call."""
+    median, p95, queries, _ = _timed_cpu(call, requests)
+    return median, p95, queries
+
+
+def _timed_cpu(call: Callable[[], Any], requests: int) -> tuple[float, float, int, float]:
+    """As ``_timed``, plus the median CPU time of this process per call."""
     from django.db import connection
 
     for _ in range(min(10, requests)):
@@ -114,23 +142,26 @@ def _timed(call: Callable[[], Any], requests: int) -> tuple[float, float, int]:
 
     with connection.execute_wrapper(count):
         call()
-    samples = []
+    samples, cpu = [], []
     for _ in range(requests):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         call()
         samples.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
     samples.sort()
     p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
-    return statistics.median(samples), p95, queries
+    return statistics.median(samples), p95, queries, statistics.median(cpu)
 
 
-def _measure(requests: int) -> list[Figure]:
+def _measure(requests: int) -> tuple[list[Figure], list[dict[str, Any]], dict[str, Any]]:
     from django.db import connection
     from django.test import Client
+    from django.test.utils import override_settings
 
     from rapport.core.pagination import encode_cursor
     from rapport.core.permissions import Role
     from rapport.customers.models import Contact, ContactEmail, Tag
+    from rapport.interactions.models import Interaction
     from rapport.users.models import User
 
     manager = User.objects.filter(role=Role.MANAGER, is_active=True).first()
@@ -166,10 +197,10 @@ def _measure(requests: int) -> list[Figure]:
     def figure(
         name: str, url: str, baseline: str, statement: str, params: list[Any], target: str
     ) -> None:
-        median, p95, queries = _timed(get(url), requests)
+        median, p95, queries, cpu = _timed_cpu(get(url), requests)
         base_median, _, _ = _timed(sql(statement, params), requests)
-        figures.append(Figure(name, median, p95, baseline, base_median, target, queries))
-        print(f"  {name}: {median:.1f} ms median", flush=True)
+        figures.append(Figure(name, median, p95, baseline, base_median, target, queries, cpu))
+        print(f"  {name}: {median:.1f} ms median, {p95:.1f} ms p95, {cpu:.1f} ms CPU", flush=True)
 
     print("Measuring…", flush=True)
     figure(
@@ -241,11 +272,22 @@ def _measure(requests: int) -> list[Figure]:
         "p95 <= 100 ms",
     )
     figure(
-        "contact detail",
+        "contact detail, typical contact",
         f"/contacts/{sample.pk}/",
         "SELECT the contact",
         f"SELECT * FROM {table} WHERE id = %s",
         [sample.pk],
+        "p95 <= 50 ms",
+    )
+    busiest, items = _busiest_contact()
+    timeline_table = Interaction._meta.db_table
+    figure(
+        f"contact detail, {items:,}-item timeline",
+        f"/contacts/{busiest}/",
+        "SELECT contact + first 20 entries",
+        f"SELECT * FROM {timeline_table} WHERE contact_id = %s AND {live} "
+        "ORDER BY occurred_at DESC, id DESC LIMIT 21",
+        [busiest],
         "p95 <= 50 ms",
     )
     figure(
@@ -254,17 +296,194 @@ def _measure(requests: int) -> list[Figure]:
         "SELECT first 100 by name",
         f"SELECT {columns} FROM {table} WHERE {live} ORDER BY full_name, id LIMIT 100",
         [],
-        ">= 1/3 of trivial endpoint (wrk)",
+        "",
     )
     figure(
-        "API health (trivial endpoint)",
-        "/api/v1/health",
-        "SELECT 1",
-        "SELECT 1",
-        [],
-        "reference",
+        "API contact detail",
+        f"/api/v1/contacts/{sample.pk}",
+        "SELECT the contact",
+        f"SELECT * FROM {table} WHERE id = %s",
+        [sample.pk],
+        "",
     )
-    return figures
+    with override_settings(ROOT_URLCONF="benchsite"):
+        figure("trivial JSON endpoint", "/bench/ping", "SELECT 1", "SELECT 1", [], "reference")
+    panels = _panels(manager, busiest, requests)
+    subjects = {"user": manager.pk, "contact": sample.pk, "busiest": busiest}
+    return figures, panels, subjects
+
+
+def _throughput_only(seconds: int) -> int:
+    from django.db import connection
+
+    from rapport.core.permissions import Role
+    from rapport.customers.models import Contact
+    from rapport.users.models import User
+
+    manager = User.objects.filter(role=Role.MANAGER, is_active=True).first()
+    contact = Contact.objects.filter(deleted_at__isnull=True).order_by("id").first()
+    if manager is None or contact is None:
+        sys.exit("bench: load the demo first")
+    throughput = _throughput({"user": manager.pk, "contact": contact.pk}, seconds)
+    path = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-{connection.vendor}.json"
+    payload = json.loads(path.read_text()) if path.exists() else {}
+    payload["throughput"] = throughput
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    _print([], [], throughput, connection.vendor, Contact.objects.count())
+    return 0
+
+
+def _busiest_contact() -> tuple[int, int]:
+    """The contact with the longest timeline (the demo's key accounts have 10,000 entries)."""
+    from django.db import connection
+
+    from rapport.interactions.models import Interaction
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT contact_id, COUNT(*) FROM {Interaction._meta.db_table} "
+            "WHERE contact_id IS NOT NULL GROUP BY contact_id ORDER BY COUNT(*) DESC LIMIT 1"
+        )
+        row = cursor.fetchone()
+    if row is None:
+        sys.exit("bench: no timeline entries; load the demo first")
+    return int(row[0]), int(row[1])
+
+
+def _panels(user: Any, contact_pk: int, requests: int) -> list[dict[str, Any]]:
+    """What each app's panel adds to the contact page: time and queries of its data."""
+    from rapport.customers import panels, queries
+
+    contact = queries.contact_detail(user).get(pk=contact_pk)
+    rows = []
+    for panel in sorted(panels._panels.values(), key=lambda p: (p.order, p.key)):
+        if not panel.on_contacts:
+            continue
+        median, p95, count = _timed(
+            lambda panel=panel: panel.data(user, contact), max(20, requests // 4)
+        )
+        rows.append({"panel": panel.key, "median_ms": median, "p95_ms": p95, "queries": count})
+        print(f"  panel {panel.key}: {median:.1f} ms, {count} queries", flush=True)
+    return rows
+
+
+def _throughput(subjects: dict[str, Any], seconds: int) -> dict[str, Any]:
+    """Requests a second through gunicorn (2 workers) under wrk, and the workers' peak memory."""
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import urllib.request
+
+    from django.conf import settings
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        load_backend,
+    )
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from rapport.users.models import User
+
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("  wrk is not installed (apt-get install wrk): no throughput figures")
+        return {}
+    user = User.objects.get(pk=subjects["user"])
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = next(
+        path
+        for path in settings.AUTHENTICATION_BACKENDS
+        if hasattr(load_backend(path), "get_user")  # axes' backend only guards logins
+    )
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    from django.db import connection, transaction
+
+    if connection.in_atomic_block:
+        transaction.commit()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = dict(os.environ, RAPPORT_BENCH_SERVER="1")
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [
+            sys.executable, "-m", "gunicorn", "benchsite:application",
+            "--pythonpath", str(ROOT / "bench"), "--workers", "2",
+            "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+        ],
+        env=environment,
+        start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/bench/ping", timeout=1)  # noqa: S310 - local
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            sys.exit("bench: gunicorn did not start")
+        paths = {
+            "trivial JSON endpoint": "/bench/ping",
+            "API contacts, 100 per page": "/api/v1/contacts?limit=100",
+            "API contact detail": f"/api/v1/contacts/{subjects['contact']}",
+        }
+        rates: dict[str, float] = {}
+        for name, path in paths.items():
+            check = urllib.request.Request(base + path, headers={"Cookie": cookie})  # noqa: S310
+            with urllib.request.urlopen(check, timeout=30) as answer:  # noqa: S310
+                if answer.status != 200:
+                    sys.exit(f"bench: {path} answered {answer.status} through gunicorn")
+            result = subprocess.run(  # noqa: S603 - wrk with our own arguments
+                [wrk, "-t2", "-c8", f"-d{seconds}s", "-H", f"Cookie: {cookie}", base + path],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            rates[name] = _requests_per_second(result.stdout)
+            print(f"  {name}: {rates[name]:,.0f} requests/s through gunicorn", flush=True)
+        peak = _peak_rss_mb(server.pid)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    trivial = rates["trivial JSON endpoint"]
+    return {
+        "server": "gunicorn, 2 sync workers; wrk -t2 -c8 on the same machine",
+        "seconds": seconds,
+        "requests_per_second": rates,
+        "share_of_trivial": {name: rate / trivial for name, rate in rates.items()},
+        "targets": {"API contacts, 100 per page": ">= 1/3", "API contact detail": ">= 1/2"},
+        "peak_worker_rss_mb": peak,
+    }
+
+
+def _requests_per_second(output: str) -> float:
+    for line in output.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise SystemExit(f"bench: could not read wrk's output:\n{output}")
+
+
+def _peak_rss_mb(master: int) -> float:
+    """The highest peak resident memory (VmHWM) among the master's worker processes."""
+    peak = 0.0
+    children = Path(f"/proc/{master}/task/{master}/children")
+    if not children.exists():
+        return 0.0
+    for pid in children.read_text().split():
+        status = Path(f"/proc/{pid}/status")
+        if not status.exists():
+            continue
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]) / 1024)
+    return peak
 
 
 def _model_fit() -> Figure:
@@ -320,23 +539,52 @@ def _misspell(word: str) -> str:
     return word[: middle - 1] + word[middle] + word[middle - 1] + word[middle + 1 :]
 
 
-def _print(figures: list[Figure], vendor: str, contacts: int) -> None:
+def _print(
+    figures: list[Figure],
+    panels: list[dict[str, Any]],
+    throughput: dict[str, Any],
+    vendor: str,
+    contacts: int,
+) -> None:
     print()
     print(f"Rapport benchmark: {contacts:,} contacts on {vendor}, {platform.node()}")
     header = (
-        f"{'figure':<52} {'median':>8} {'p95':>8} {'SQL':>8} {'ratio':>7}  {'queries':>7}  target"
+        f"{'figure':<52} {'median':>8} {'p95':>8} {'CPU':>7} {'SQL':>8} {'ratio':>7}  "
+        f"{'queries':>7}  target"
     )
     print(header)
     print("-" * len(header))
     for f in figures:
         print(
-            f"{f.name:<52} {f.median_ms:>7.1f}m {f.p95_ms:>7.1f}m {f.baseline_median_ms:>7.2f}m "
+            f"{f.name:<52} {f.median_ms:>7.1f}m {f.p95_ms:>7.1f}m {f.cpu_ms:>6.1f}m "
+            f"{f.baseline_median_ms:>7.2f}m "
             f"{f.ratio:>6.1f}x  {f.queries:>7}  {f.target}"
         )
-    print("(ms; ratio = median / baseline median in the same run; below 1 is faster)")
+    print("(ms; ratio = median / baseline median in the same run; below 1 is faster;")
+    print(" CPU = median CPU time of the serving process: the figure on an idle machine)")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    print(f"Load average during the run: {load:.1f} on {os.cpu_count()} cores")
+    if panels:
+        print("Contact page panels (data only, busiest contact):")
+        for row in panels:
+            print(f"  {row['panel']:<30} {row['median_ms']:>7.1f} ms  {row['queries']:>3} queries")
+    if throughput:
+        print(f"Throughput ({throughput['server']}):")
+        for name, rate in throughput["requests_per_second"].items():
+            share = throughput["share_of_trivial"][name]
+            target = throughput["targets"].get(name, "reference")
+            print(f"  {name:<32} {rate:>8,.0f} req/s  {share:>5.2f} of trivial  {target}")
+        print(f"  peak worker RSS: {throughput['peak_worker_rss_mb']:.0f} MB (target < 300 MB)")
 
 
-def _save(figures: list[Figure], vendor: str, contacts: int, requests: int) -> None:
+def _save(
+    figures: list[Figure],
+    panels: list[dict[str, Any]],
+    throughput: dict[str, Any],
+    vendor: str,
+    contacts: int,
+    requests: int,
+) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
     path = RESULTS / f"{now:%Y-%m-%d}-{vendor}.json"
@@ -349,11 +597,14 @@ def _save(figures: list[Figure], vendor: str, contacts: int, requests: int) -> N
             "node": platform.node(),
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
+            "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         },
         "figures": [asdict(f) | {"ratio": round(f.ratio, 2)} for f in figures],
+        "panels": panels,
+        "throughput": throughput,
     }
     path.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"Written {path.relative_to(ROOT)}")
+    print(f"Written {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
 if __name__ == "__main__":

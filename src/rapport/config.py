@@ -136,7 +136,7 @@ def database_config(directory: Path) -> dict[str, Any]:
         config["OPTIONS"] = {
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;"
+                "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA optimize=0x10002;"
             ),
             "transaction_mode": "IMMEDIATE",
             **config.get("OPTIONS", {}),

@@ -207,10 +207,41 @@ INSIGHTS = {
     "margin": config.env_float("INSIGHTS_MARGIN", 1.0),
     "valuable_percentile": config.env_float("INSIGHTS_VALUABLE_PERCENTILE", 80.0),
     "at_risk_churn": config.env_float("INSIGHTS_AT_RISK_CHURN", 0.5),
+    "fit_sample": config.env_int("INSIGHTS_FIT_SAMPLE", 10_000),
 }
 # Share of business: a contacts' number custom field with their estimated annual
 # spend in our category; recent spend is divided by it.
 INSIGHTS_WALLET_FIELD = os.environ.get("INSIGHTS_WALLET_FIELD", "estimated_annual_spend")
+
+# Imports: the largest file accepted, the most columns in a row, rows per
+# all-or-nothing batch, and the encoding chosen when single-byte ones tie.
+DATAIO_MAX_FILE_BYTES = config.env_int("DATAIO_MAX_FILE_BYTES", 200 * 1024 * 1024)
+DATAIO_MAX_COLUMNS = config.env_int("DATAIO_MAX_COLUMNS", 500)
+DATAIO_BATCH_SIZE = config.env_int("DATAIO_BATCH_SIZE", 1000)
+DATAIO_FALLBACK_ENCODING = os.environ.get("DATAIO_FALLBACK_ENCODING", "cp1252")
+
+# An open deal with no change, move or next step for this many days is flagged stale.
+SALES_STALE_DAYS = config.env_int("SALES_STALE_DAYS", 14)
+
+# Service desk e-mail: `rapport mail-in` listens here (put it behind your MX), refuses
+# messages and attachments over these sizes; replies come from SERVICE_REPLY_FROM.
+SERVICE_MAIL_IN_HOST = os.environ.get("SERVICE_MAIL_IN_HOST", "127.0.0.1")
+SERVICE_MAIL_IN_PORT = config.env_int("SERVICE_MAIL_IN_PORT", 2525)
+SERVICE_MAIL_MAX_BYTES = config.env_int("SERVICE_MAIL_MAX_BYTES", 25 * 1024 * 1024)
+SERVICE_ATTACHMENT_MAX_BYTES = config.env_int("SERVICE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+SERVICE_REPLY_FROM = os.environ.get("SERVICE_REPLY_FROM", "") or DEFAULT_FROM_EMAIL
+SERVICE_SEND_ATTEMPTS = config.env_int("SERVICE_SEND_ATTEMPTS", 5)
+
+# Campaign sending: messages per minute per campaign, messages per job, tries of a
+# message the SMTP server defers, and how long a claimed message may stay unsent.
+MARKETING_RATE_PER_MINUTE = config.env_int("MARKETING_RATE_PER_MINUTE", 120)
+MARKETING_BATCH_SIZE = config.env_int("MARKETING_BATCH_SIZE", 50)
+MARKETING_MAX_ATTEMPTS = config.env_int("MARKETING_MAX_ATTEMPTS", 3)
+MARKETING_CLAIM_LEASE_MINUTES = config.env_int("MARKETING_CLAIM_LEASE_MINUTES", 15)
+
+# Survey triggers (after a delivery or a resolved ticket) look this many days past a
+# survey's delay, so turning a trigger on does not mail old history.
+SATISFACTION_TRIGGER_WINDOW_DAYS = config.env_int("SATISFACTION_TRIGGER_WINDOW_DAYS", 7)
 
 # Customers are e-mailed about a service (warranty end...) this many days before it is due.
 SERVICE_REMINDER_DAYS_AHEAD = config.env_int("SERVICE_REMINDER_DAYS_AHEAD", 30)

@@ -156,3 +156,49 @@ def test_read_only_users_see_offers_but_cannot_follow_up(
     assert "Create a follow-up task" not in page
     offer = NextBestOffer.objects.get(contact=newcomer)
     assert client_for(read_only).post(f"/insights/offers/{offer.pk}/follow-up/").status_code == 403
+
+
+def test_an_offer_becomes_a_deal_in_one_click(
+    admin: User, sales: User, catalog: dict[str, Any], client_for: Any
+) -> None:
+    from rapport.sales.models import Deal
+
+    for i in range(3):
+        fan = make_contact(admin, first_name=f"Fan{i}")
+        buy(admin, fan, catalog["kettle"], catalog["descaler"])
+    newcomer = make_contact(admin, first_name="Newcomer", owner=sales)
+    buy(admin, newcomer, catalog["kettle"], days_ago=10)
+    services.refresh_scores(today=TODAY)
+    offer = NextBestOffer.objects.get(contact=newcomer)
+    page = client_for(sales).get(f"/contacts/{newcomer.pk}/").content.decode()
+    assert "Open a deal" in page
+
+    response = client_for(sales).post(f"/insights/offers/{offer.pk}/deal/")
+    deal = Deal.objects.get(contact=newcomer)
+    assert response.status_code == 302
+    assert response["Location"] == f"/deals/{deal.pk}/"
+    assert deal.owner == sales
+    assert list(deal.lines.values_list("product__name", flat=True)) == ["Descaler"]
+    assert "Customers who bought Kettle also bought Descaler" in deal.next_step
+    assert OfferAction.objects.filter(contact=newcomer, kind="deal").exists()
+    services.refresh_scores(today=TODAY)
+    assert not NextBestOffer.objects.filter(contact=newcomer, product=catalog["descaler"]).exists()
+
+
+def test_read_only_users_cannot_open_deals_from_offers(
+    admin: User, read_only: User, catalog: dict[str, Any], client_for: Any
+) -> None:
+    from rapport.sales.models import Deal
+
+    for i in range(3):
+        fan = make_contact(admin, first_name=f"Fan{i}")
+        buy(admin, fan, catalog["kettle"], catalog["descaler"])
+    newcomer = make_contact(admin, first_name="Newcomer")
+    buy(admin, newcomer, catalog["kettle"], days_ago=10)
+    services.refresh_scores(today=TODAY)
+    offer = NextBestOffer.objects.get(contact=newcomer)
+    assert (
+        "Open a deal" not in client_for(read_only).get(f"/contacts/{newcomer.pk}/").content.decode()
+    )
+    assert client_for(read_only).post(f"/insights/offers/{offer.pk}/deal/").status_code == 403
+    assert not Deal.objects.exists()

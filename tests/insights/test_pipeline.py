@@ -66,3 +66,28 @@ def test_too_little_data_gives_rfm_and_warnings_instead_of_an_error() -> None:
     assert np.all(np.isnan(scores.lifetime_value))
     assert not scores.valuable_at_risk.any()
     assert any("not fitted" in warning for warning in scores.diagnostics["warnings"])
+
+
+def test_large_populations_are_fitted_on_a_seeded_sample_and_all_scored() -> None:
+    rng = np.random.default_rng(7)
+    customers = np.repeat(np.arange(3000), 3)
+    days = 700_000 + rng.integers(0, 700, size=customers.size)
+    amounts = rng.gamma(2.0, 30.0, size=customers.size)
+    small = pipeline.Settings(fit_sample=1500)
+    first = pipeline.score_customers(customers, days, amounts, today=700_800, settings=small)
+    again = pipeline.score_customers(customers, days, amounts, today=700_800, settings=small)
+    everyone = pipeline.score_customers(
+        customers, days, amounts, today=700_800, settings=pipeline.Settings(fit_sample=0)
+    )
+    assert first.diagnostics["fitted_on"] == 1500
+    assert "fitted_on" not in everyone.diagnostics
+    assert first.customer.size == 3000
+    assert np.all(np.isfinite(first.p_alive))
+    assert np.all(np.isfinite(first.lifetime_value))
+    # Seeded: the same data gives the same parameters and scores.
+    assert first.diagnostics["bgnbd"] == again.diagnostics["bgnbd"]
+    np.testing.assert_array_equal(first.p_alive, again.p_alive)
+    # Half the customers give parameters close to those from everyone.
+    sampled = first.diagnostics["bgnbd"]["parameters"]
+    full = everyone.diagnostics["bgnbd"]["parameters"]
+    assert abs(sampled["r"] - full["r"]) / full["r"] < 0.25

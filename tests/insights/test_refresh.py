@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from rapport.core.permissions import Role
 from rapport.customers.models import Contact
-from rapport.insights import services
+from rapport.insights import pipeline, services
 from rapport.insights.models import CustomerScore, ModelRun, RunStatus
 from rapport.trading.models import Order
 from rapport.users.models import User
@@ -96,7 +96,7 @@ def test_a_failed_refresh_keeps_the_previous_scores_and_says_why(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services.pipeline, "score_customers", broken)
+    monkeypatch.setattr(pipeline, "score_customers", broken)
     with pytest.raises(RuntimeError):
         services.refresh_scores(today=TODAY)
     assert CustomerScore.objects.count() == 40
@@ -306,3 +306,52 @@ def test_share_of_business_from_the_estimated_spend_field(shop: list[Contact], a
     assert score.recent_spend == recent
     assert score.share_of_business == pytest.approx(min(float(recent) / 2000, 1.0))
     assert CustomerScore.objects.get(contact=shop[1]).share_of_business is None
+
+
+def test_tiers_can_require_satisfaction_from_survey_answers(
+    shop: list[Contact], admin: User, client_for: Any
+) -> None:
+    from rapport.insights.models import TierSatisfaction
+    from rapport.satisfaction.choices import SurveyKind
+    from tests.satisfaction.factories import agree_to_surveys, answer, invite_one, make_survey
+
+    services.save_tier(admin, None, name="Bronze", min_lifetime_value=Decimal(0), min_tenure_days=0)
+    services.save_tier(
+        admin,
+        None,
+        name="Silver",
+        min_lifetime_value=Decimal("0.01"),
+        min_tenure_days=0,
+        min_satisfaction=TierSatisfaction.NOT_UNHAPPY,
+    )
+    services.save_tier(
+        admin,
+        None,
+        name="Gold",
+        min_lifetime_value=Decimal("0.02"),
+        min_tenure_days=0,
+        min_satisfaction=TierSatisfaction.DELIGHTED,
+    )
+    nps = make_survey(admin, kind=SurveyKind.NPS)
+    promoter, detractor, silent = shop[0], shop[1], shop[2]
+    answer(invite_one(nps, agree_to_surveys(promoter), admin), score=10)
+    answer(invite_one(nps, agree_to_surveys(detractor), admin), score=2)
+    services.refresh_scores(today=TODAY)
+
+    def tier_of(contact: Contact) -> str:
+        score = CustomerScore.objects.select_related("loyalty_tier").get(contact=contact)
+        assert score.loyalty_tier is not None
+        return score.loyalty_tier.name
+
+    assert (tier_of(promoter), tier_of(detractor), tier_of(silent)) == ("Gold", "Bronze", "Silver")
+    with pytest.raises(ValidationError):
+        services.save_tier(
+            admin,
+            None,
+            name="Platinum",
+            min_lifetime_value=Decimal(0),
+            min_tenure_days=0,
+            min_satisfaction="ecstatic",
+        )
+    page = client_for(admin).get("/insights/tiers/").content.decode()
+    assert "Delighted or promoter" in page

@@ -34,3 +34,34 @@ def test_demo_tasks() -> None:
     assert everyone.filter(due_date__gt=today, due_date__lte=today + timedelta(days=7)).exists()
     assert everyone.filter(contact__isnull=False).exists()
     assert Task.history.count() == everyone.count()  # type: ignore[attr-defined]
+
+
+def test_demo_customer_reminders() -> None:
+    from rapport.interactions.choices import InteractionKind
+    from rapport.interactions.models import Interaction
+    from rapport.reminders.models import ServiceReminder
+    from rapport.reminders.outreach_choices import ReminderKind, ReminderStatus
+
+    context = DemoContext(
+        rng=random.Random(7), contacts=300, now=timezone.now(), say=lambda text: None
+    )
+    wanted = {
+        "teams and users",
+        "companies and contacts",
+        "catalog",
+        "orders and installed base",
+        "customer reminders",
+    }
+    for step in steps():
+        if step.name in wanted:
+            step.run(context)
+    reminders = ServiceReminder.objects.all()
+    sent = reminders.filter(status=ReminderStatus.SENT)
+    assert sent.exists()
+    assert reminders.filter(status=ReminderStatus.SKIPPED).exists()
+    assert reminders.filter(status=ReminderStatus.FAILED).exclude(last_error="").exists()
+    assert reminders.filter(status=ReminderStatus.PENDING, attempts__gt=0).exists()
+    assert reminders.filter(kind=ReminderKind.RENEWAL).exists()
+    # Each sent one is on its customer's timeline, once.
+    assert Interaction.objects.filter(kind=InteractionKind.REMINDER).count() == sent.count()
+    assert not sent.filter(interaction__isnull=True).exists()

@@ -1,4 +1,4 @@
-"""Customer reminders (service due, warranty end) against a real SMTP server.
+"""Customer reminders (service due, warranty end, renewal) against a real SMTP server.
 
 Sent exactly once, only with consent to service e-mails, retried with back-off
 when the mail server says no, never twice when two runs race, on the timeline
@@ -571,7 +571,7 @@ def test_defaults_are_created_on_first_use_once() -> None:
     again = outreach.template_for(ReminderKind.SERVICE)
     assert first.pk == again.pk
     assert "{{ product.name }}" in first.subject
-    assert [t.kind for t in outreach.templates_in_use()] == ["service", "warranty"]
+    assert [t.kind for t in outreach.templates_in_use()] == ["service", "warranty", "renewal"]
 
 
 @pytest.mark.parametrize(

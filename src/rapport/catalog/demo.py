@@ -34,6 +34,8 @@ PRODUCTS = [
     ("SVC-REPAIR", "Repair call-out", "Services", S, "95.00", None, None, ""),
     ("SVC-FLUSH", "System power flush", "Services", S, "390.00", None, None, ""),
 ]
+# Units sold with a yearly contract (remote monitoring, app subscription): months per term.
+RENEWAL_MONTHS = {"HP-AIR-8": 12, "HP-AIR-12": 12, "THERM-SM": 12}
 # What goes with what: shown as complementary products, used by the demo's repeat orders.
 RELATED = [
     ("BOIL-CL-24", "FLT-MAG"), ("BOIL-ECO-24", "FLT-MAG"), ("BOIL-ECO-35", "FLT-MAG"),
@@ -57,6 +59,7 @@ def load(context: DemoContext) -> None:
             currency="EUR",
             service_interval_days=interval,
             warranty_months=warranty,
+            renewal_months=RENEWAL_MONTHS.get(sku),
             created_at=context.now - timedelta(days=3 * 365 + 30),
             updated_at=context.now - timedelta(days=3 * 365 + 30),
         )

@@ -20,6 +20,12 @@ class ProductForm(forms.Form):
         min_value=1, required=False, help_text="Days between maintenance visits"
     )
     warranty_months = forms.IntegerField(min_value=1, max_value=600, required=False)
+    renewal_months = forms.IntegerField(
+        min_value=1,
+        max_value=600,
+        required=False,
+        help_text="Contract or subscription term; units get a renewal date",
+    )
     upgrade_to = forms.ModelChoiceField(
         queryset=Product.objects.none(), required=False, empty_label="None"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from rapport.catalog.choices import ProductKind
@@ -33,6 +34,11 @@ class Product(TimestampedModel, VersionedModel, SoftDeleteModel):
         null=True, blank=True, help_text="Days between maintenance visits; empty: none needed"
     )
     warranty_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    renewal_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Months a contract or subscription runs before it renews; empty: none",
+    )
     upgrade_to = models.ForeignKey(
         "self",
         null=True,
@@ -67,6 +73,9 @@ class Product(TimestampedModel, VersionedModel, SoftDeleteModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.sku})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:product", args=[self.pk])
 
 
 class ExchangeRate(TimestampedModel, VersionedModel):

@@ -21,7 +21,7 @@ from rapport.users.models import User
 PRODUCT_FIELDS = frozenset(
     {
         "sku", "name", "category", "description", "kind", "unit_price", "currency", "active",
-        "service_interval_days", "warranty_months", "upgrade_to",
+        "service_interval_days", "warranty_months", "renewal_months", "upgrade_to",
     }
 )  # fmt: skip
 
@@ -38,6 +38,7 @@ class ProductInput:
     active: bool = True
     service_interval_days: int | None = None
     warranty_months: int | None = None
+    renewal_months: int | None = None
     upgrade_to: Product | None = None
     related: Sequence[Product] = ()
 
@@ -56,6 +57,7 @@ def create_product(actor: User | None, data: ProductInput, *, reason: str = "Cre
             "active": data.active,
             "service_interval_days": data.service_interval_days,
             "warranty_months": data.warranty_months,
+            "renewal_months": data.renewal_months,
             "upgrade_to": data.upgrade_to,
         }
     )
@@ -242,7 +244,7 @@ def _clean_product(
             cleaned["currency"] = clean_currency(cleaned.get("currency", ""), required=True)
         except ValidationError as error:
             errors.update(error.message_dict)
-    for name in ("service_interval_days", "warranty_months"):
+    for name in ("service_interval_days", "warranty_months", "renewal_months"):
         if name in cleaned:
             value = cleaned[name]
             if value in ("", None):
@@ -255,6 +257,12 @@ def _clean_product(
     )
     if kind == ProductKind.SERVICE and interval:
         errors["service_interval_days"] = ["Services are not serviced; leave the interval empty."]
+    renewal = cleaned.get("renewal_months", current.renewal_months if current else None)
+    if kind == ProductKind.SERVICE and renewal:
+        # Renewal dates live on units of the installed base, which services do not leave.
+        errors["renewal_months"] = [
+            "Services leave no unit to renew; sell the contract as a product, or leave it empty."
+        ]
     upgrade = cleaned.get("upgrade_to")
     if upgrade is not None and upgrade.deleted_at is not None:
         errors["upgrade_to"] = [f"{upgrade} is in the trash."]

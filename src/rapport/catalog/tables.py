@@ -17,6 +17,7 @@ PRODUCTS = ListSpec(
         Column("active", "Active"),
         Column("service_interval_days", "Service every (days)"),
         Column("warranty_months", "Warranty (months)", default=False),
+        Column("renewal_months", "Renews every (months)", default=False),
         Column(
             "upgrade_to",
             "Upgrade",

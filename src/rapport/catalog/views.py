@@ -1,13 +1,15 @@
-"""Product pages: list (filters, columns, export), detail with edit, new; exchange rates."""
+"""Product pages: list (filters, columns, export), detail with edit, new, trash; exchange rates."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -19,9 +21,9 @@ from rapport.catalog.models import ExchangeRate, Product
 from rapport.core import audit
 from rapport.core.htmx import render_page_or_partial
 from rapport.core.lists import build_list, count_rows, csv_response, filtered_rows
-from rapport.core.permissions import Action, can, require
+from rapport.core.permissions import Action, can, may_see_trash, require
 from rapport.core.services import ConflictError
-from rapport.users.models import signed_in
+from rapport.users.models import User, signed_in
 
 PRODUCT_LIST = {
     "title": "Products",
@@ -62,9 +64,69 @@ def product_list(request: HttpRequest) -> HttpResponse:
         "list": state,
         "can_add": can(user, Action.ADD, Product),
         "can_export": can(user, Action.EXPORT, Product),
-        "extra_links": [("catalog:exchange-rates", "Exchange rates")],
+        "extra_links": [
+            ("catalog:exchange-rates", "Exchange rates"),
+            *trash_link(user, "catalog:product-trash"),
+        ],
     }
     return render_page_or_partial(request, "catalog/list.html", context, partial="results")
+
+
+def trash_link(user: User, url_name: str) -> list[tuple[str, str]]:
+    return [(url_name, "Trash")] if may_see_trash(user) else []
+
+
+TRASH_ROWS = 200
+
+
+def trash_page(
+    request: HttpRequest,
+    *,
+    title: str,
+    rows: QuerySet[Any],
+    restore: Callable[[User, Any], Any],
+    list_url: str,
+    trash_url: str,
+) -> HttpResponse:
+    """The latest trashed rows with Restore (admins only: see core.permissions.may_see_trash).
+
+    ``rows`` is the app's trash queryset (``queries.*(user, trash=True)``), already
+    empty for everyone else; the check here turns that into a clear 403.
+    """
+    user = signed_in(request)
+    if not may_see_trash(user):
+        raise PermissionDenied("Only admins see the trash.")
+    if request.method == "POST":
+        record = get_object_or_404(rows, pk=request.POST.get("id"))
+        try:
+            restore(user, record)
+        except ValidationError as error:
+            messages.error(request, message_of(error))
+        except PermissionDenied as error:
+            messages.error(request, str(error) or "Your role does not allow this.")
+        else:
+            messages.success(request, f"{record} is restored.")
+        return redirect(trash_url)
+    context = {
+        "title": title,
+        "list_url": list_url,
+        "rows": list(rows.select_related("updated_by").order_by("-deleted_at", "-pk")[:TRASH_ROWS]),
+        "limit": TRASH_ROWS,
+    }
+    return render(request, "catalog/trash.html", context)
+
+
+@login_required
+def product_trash(request: HttpRequest) -> HttpResponse:
+    user = signed_in(request)
+    return trash_page(
+        request,
+        title="Products",
+        rows=queries.products(user, trash=True),
+        restore=services.restore_product,
+        list_url="catalog:products",
+        trash_url="catalog:product-trash",
+    )
 
 
 @login_required
@@ -143,6 +205,7 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     "active",
                     "service_interval_days",
                     "warranty_months",
+                    "renewal_months",
                     "description",
                     "version",
                 )

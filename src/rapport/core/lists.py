@@ -48,8 +48,10 @@ class ListSpec:
     def all_columns(self) -> list[Column]:
         return [*self.columns, *self.extra_columns()]
 
-    def sortable(self) -> dict[str, str]:
-        return {column.key: column.sort for column in self.all_columns() if column.sort}
+    def sortable(self, available: Sequence[Column] | None = None) -> dict[str, str]:
+        """Sort keys; pass ``available`` when already fetched (custom columns cost a query)."""
+        columns = self.all_columns() if available is None else available
+        return {column.key: column.sort for column in columns if column.sort}
 
 
 @dataclass
@@ -82,7 +84,8 @@ def build_list(
     available = spec.all_columns()
     # The chooser sends one ``cols`` per ticked box; a saved link may carry "a,b,c".
     columns = _chosen_columns(",".join(params.getlist("cols")), available)
-    sort = _chosen_sort(params.get("sort", ""), spec)
+    sortable = spec.sortable(available)
+    sort = _chosen_sort(params.get("sort", ""), spec, sortable)
     size = _chosen_size(params.get("size", ""))
     error = ""
     rows = filterset.qs if filterset.is_valid() else queryset.none()
@@ -90,7 +93,7 @@ def build_list(
         error = "Some filters are not valid: " + "; ".join(
             f"{name}: {' '.join(messages)}" for name, messages in filterset.errors.items()
         )
-    ordering = _ordering(spec, sort)
+    ordering = _ordering(sortable, sort)
     try:
         page = paginate(rows, ordering=ordering, cursor=params.get("cursor"), limit=size)
     except ValidationError:
@@ -132,8 +135,9 @@ def filtered_rows(
     filterset = filterset_class(_filters_only(params), queryset=queryset, request=request)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
-    sort = _chosen_sort(params.get("sort", ""), spec)
-    return filterset.qs.order_by(*_ordering(spec, sort))
+    sortable = spec.sortable()
+    sort = _chosen_sort(params.get("sort", ""), spec, sortable)
+    return filterset.qs.order_by(*_ordering(sortable, sort))
 
 
 def csv_response(
@@ -185,14 +189,14 @@ def _chosen_columns(raw: str, available: list[Column]) -> list[Column]:
     return chosen or [column for column in available if column.default]
 
 
-def _chosen_sort(raw: str, spec: ListSpec) -> str:
-    return raw if raw.lstrip("-") in spec.sortable() else spec.default_sort
+def _chosen_sort(raw: str, spec: ListSpec, sortable: dict[str, str]) -> str:
+    return raw if raw.lstrip("-") in sortable else spec.default_sort
 
 
 def _chosen_size(raw: str) -> int:
     return int(raw) if raw.isdigit() and int(raw) in PAGE_SIZES else PAGE_SIZES[1]
 
 
-def _ordering(spec: ListSpec, sort: str) -> list[str]:
-    field_name = spec.sortable()[sort.lstrip("-")]
+def _ordering(sortable: dict[str, str], sort: str) -> list[str]:
+    field_name = sortable[sort.lstrip("-")]
     return [f"-{field_name}" if sort.startswith("-") else field_name]

@@ -7,4 +7,4 @@ class CustomersConfig(AppConfig):
     verbose_name = "Customers"
 
     def ready(self) -> None:
-        from rapport.customers import demo, navigation, permissions, search  # noqa: F401
+        from rapport.customers import demo, navigation, permissions, scale, search  # noqa: F401

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from rapport.core.models import CustomFieldDefinition, CustomFieldTarget, CustomFieldType
 from rapport.customers.choices import CompanySize, LifecycleStage
+from rapport.customers.forms import PlainSelect
 from rapport.customers.models import Company, Contact, Tag
 from rapport.users.models import User
 
@@ -93,7 +94,7 @@ class CustomerFilterSet(django_filters.FilterSet):
             target=self.custom_field_target, is_active=True
         ):
             self.filters[f"cf_{definition.key}"] = _custom_field_filter(definition)
-        self.filters["owner"].extra["widget"] = forms.Select(choices=owner_choices())
+        self.filters["owner"].extra["widget"] = PlainSelect(choices=owner_choices())
 
     def primary_fields(self) -> list[Any]:
         return [self.form[name] for name in self.primary_filters if name in self.form.fields]

@@ -3,7 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.forms.utils import flatatt
 from django.urls import reverse_lazy
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from rapport.core.models import CustomFieldDefinition, CustomFieldType
 from rapport.customers.choices import (
@@ -26,11 +29,35 @@ COMPANY_PICKER = {
 }
 
 
+class PlainSelect(forms.Select):
+    """A select whose options are written here rather than one template each.
+
+    Django renders every option through its own template include; for the
+    owner filter (every colleague) that was a third of the list page's time.
+    """
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        chosen = {str(v) for v in (value if isinstance(value, list | tuple) else [value])}
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (key, mark_safe(" selected") if str(key) in chosen else "", label)
+                for key, label in self.choices
+            ),
+        )
+        final = self.build_attrs(self.attrs, attrs)
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final), options)
+
+
 def owner_field() -> forms.ModelChoiceField[User]:
     return forms.ModelChoiceField(
         queryset=User.objects.filter(is_active=True).order_by("full_name"),
         required=False,
         empty_label="Nobody",
+        widget=PlainSelect,
     )
 
 

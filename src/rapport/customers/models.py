@@ -44,6 +44,10 @@ class Company(CustomerRecord):
         max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.LEAD
     )
     notes = models.TextField(blank=True)
+    # No plain index: nearly every row is live, and an index on ``deleted_at`` lures
+    # SQLite's planner into reading all live rows and sorting them instead of walking
+    # a sort index (docs/performance.md). The trash is served by a partial index.
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     tags = models.ManyToManyField(Tag, blank=True, related_name="companies")
     custom_fields = models.JSONField(default=dict, blank=True)
     # NULL, not "", when unset: unique only among records that have one.
@@ -66,6 +70,11 @@ class Company(CustomerRecord):
             models.Index(fields=["owner", "name"], name="company_owner_idx"),
             models.Index(fields=["-updated_at", "-id"], name="company_updated_idx"),
             models.Index(fields=["-created_at", "-id"], name="company_created_idx"),
+            models.Index(
+                fields=["-deleted_at"],
+                condition=Q(deleted_at__isnull=False),
+                name="company_trash_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -97,6 +106,10 @@ class Contact(CustomerRecord):
     # NULL, not "", when unset: unique only among records that have one.
     external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     last_activity_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # No plain index: nearly every row is live, and an index on ``deleted_at`` lures
+    # SQLite's planner into reading all live rows and sorting them instead of walking
+    # a sort index (docs/performance.md). The trash is served by a partial index.
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["full_name", "id"]
@@ -116,6 +129,16 @@ class Contact(CustomerRecord):
             models.Index(fields=["-last_activity_at", "-id"], name="contact_activity_idx"),
             models.Index(fields=["-updated_at", "-id"], name="contact_updated_idx"),
             models.Index(fields=["-created_at", "-id"], name="contact_created_idx"),
+            # "My customers, most recently active first": the commonest filtered list.
+            models.Index(
+                fields=["owner", "lifecycle_stage", "-last_activity_at", "-id"],
+                name="contact_owner_stage_idx",
+            ),
+            models.Index(
+                fields=["-deleted_at"],
+                condition=Q(deleted_at__isnull=False),
+                name="contact_trash_idx",
+            ),
         ]
 
     def __str__(self) -> str:

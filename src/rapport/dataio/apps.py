@@ -7,4 +7,4 @@ class DataioConfig(AppConfig):
     verbose_name = "Import and export"
 
     def ready(self) -> None:
-        pass
+        from rapport.dataio import duplicate_tasks, navigation, permissions, tasks  # noqa: F401

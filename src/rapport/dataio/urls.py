@@ -1,5 +1,33 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import SimpleRouter
+
+from rapport.dataio import duplicate_views, views
 
 app_name = "dataio"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+# The duplicates API lives here until dataio/api/urls.py registers it itself
+# (router.register("duplicates", DuplicatePairViewSet, basename="duplicate-pair")).
+api = SimpleRouter(trailing_slash=False)
+api.register("api/v1/duplicates", duplicate_views.DuplicatePairViewSet, basename="duplicate-pair")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("data/", views.home, name="home"),
+    path("data/imports/<int:pk>/", views.job_detail, name="job"),
+    path("data/imports/<int:pk>/progress/", views.job_progress, name="job-progress"),
+    path("data/imports/<int:pk>/mapping/", views.job_mapping, name="job-mapping"),
+    path("data/imports/<int:pk>/apply-mapping/", views.job_apply_mapping, name="job-apply"),
+    path("data/imports/<int:pk>/run/", views.job_run, name="job-run"),
+    path("data/imports/<int:pk>/errors.csv", views.job_errors, name="job-errors"),
+    path("data/export/<str:entity>.<str:fmt>", views.export, name="export"),
+    path("data/people/", views.person_find, name="person-find"),
+    path("data/people/<int:pk>/", views.person, name="person"),
+    path("data/people/<int:pk>/data.json", views.person_json, name="person-json"),
+    path("data/people/<int:pk>/erase/", views.person_erase, name="person-erase"),
+    path("data/retention/", views.retention, name="retention"),
+    path("data/duplicates/", duplicate_views.queue, name="duplicates"),
+    path("data/duplicates/scan/", duplicate_views.scan, name="duplicates-scan"),
+    path("data/duplicates/<int:pk>/", duplicate_views.compare, name="duplicate"),
+    path("data/duplicates/<int:pk>/dismiss/", duplicate_views.dismiss, name="duplicate-dismiss"),
+    path("data/merges/<int:pk>/undo/", duplicate_views.undo, name="merge-undo"),
+    *api.urls,
+]

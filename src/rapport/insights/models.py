@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from rapport.customers.models import Contact
+from rapport.customers.models import Company, Contact
 from rapport.insights.rfm import SEGMENT_LABELS
 
 
@@ -34,6 +34,15 @@ class ModelRun(models.Model):
         return f"Refresh {self.started_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
 
 
+class TierSatisfaction(models.TextChoices):
+    """How satisfied a customer must be for a tier, from their latest CSAT and NPS answers."""
+
+    ANY = "", "Any"
+    NOT_UNHAPPY = "not_unhappy", "Not unhappy (no dissatisfied or detractor answer)"
+    SATISFIED = "satisfied", "Satisfied or better, by an answer"
+    DELIGHTED = "delighted", "Delighted or promoter"
+
+
 class LoyaltyTier(models.Model):
     """A loyalty level customers reach by predicted value and time with us, set by admins."""
 
@@ -42,6 +51,9 @@ class LoyaltyTier(models.Model):
         max_digits=16, decimal_places=2, default=0, help_text="in the base currency"
     )
     min_tenure_days = models.PositiveIntegerField(default=0, help_text="days since first order")
+    min_satisfaction = models.CharField(
+        max_length=20, choices=TierSatisfaction.choices, default="", blank=True
+    )
     privileges = models.TextField(blank=True, help_text="What staff offer customers of this tier")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,13 +67,9 @@ class LoyaltyTier(models.Model):
 SEGMENT_CHOICES = [(str(segment), label) for segment, label in SEGMENT_LABELS.items()]
 
 
-class CustomerScore(models.Model):
-    """What a contact is worth and how likely they are still with us (one row per buyer)."""
+class Scores(models.Model):
+    """What a customer is worth and how likely they are still with us (the shared columns)."""
 
-    contact = models.OneToOneField(
-        Contact, primary_key=True, on_delete=models.CASCADE, related_name="score"
-    )
-    run = models.ForeignKey(ModelRun, on_delete=models.CASCADE, related_name="scores")
     first_order_on = models.DateField()
     last_order_on = models.DateField()
     purchases = models.PositiveIntegerField(help_text="days with a purchase")
@@ -82,11 +90,23 @@ class CustomerScore(models.Model):
     recent_spend = models.DecimalField(
         max_digits=16, decimal_places=2, default=0, help_text="last 365 days, base currency"
     )
-    # Recent spend against the customer's estimated annual spend in our category.
-    share_of_business = models.FloatField(null=True)
     loyalty_tier = models.ForeignKey(
         LoyaltyTier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    class Meta:
+        abstract = True
+
+
+class CustomerScore(Scores):
+    """A contact's scores from their own orders (one row per buyer)."""
+
+    contact = models.OneToOneField(
+        Contact, primary_key=True, on_delete=models.CASCADE, related_name="score"
+    )
+    run = models.ForeignKey(ModelRun, on_delete=models.CASCADE, related_name="scores")
+    # Recent spend against the customer's estimated annual spend in our category.
+    share_of_business = models.FloatField(null=True)
 
     class Meta:
         indexes = [
@@ -99,6 +119,26 @@ class CustomerScore(models.Model):
 
     def __str__(self) -> str:
         return f"Scores of contact {self.contact_id}"
+
+
+class CompanyScore(Scores):
+    """A company's scores from every order placed for it, by any of its people."""
+
+    company = models.OneToOneField(
+        Company, primary_key=True, on_delete=models.CASCADE, related_name="score"
+    )
+    run = models.ForeignKey(ModelRun, on_delete=models.CASCADE, related_name="company_scores")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["segment"], name="company_score_segment_idx"),
+            models.Index(fields=["-lifetime_value"], name="company_score_value_idx"),
+            models.Index(fields=["-churn_risk"], name="company_score_churn_idx"),
+            models.Index(fields=["valuable_at_risk"], name="company_score_at_risk_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Scores of company {self.company_id}"
 
 
 class OfferReason(models.TextChoices):
@@ -115,7 +155,8 @@ class NextBestOffer(models.Model):
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
     reason = models.CharField(max_length=20, choices=OfferReason.choices)
-    explanation = models.CharField(max_length=300)
+    # When the unit behind a service offer is due (shown in the explanation).
+    due_on = models.DateField(null=True, blank=True)
     because = models.ForeignKey(
         "catalog.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -129,6 +170,50 @@ class NextBestOffer(models.Model):
 
     def __str__(self) -> str:
         return f"Offer {self.product_id} to contact {self.contact_id}"
+
+    @property
+    def explanation(self) -> str:
+        """What staff say, in current product names (load ``product`` and ``because``)."""
+        owned = self.because.name if self.because else "a product they have"
+        if self.reason == OfferReason.SERVICE_DUE:
+            due = f" on {self.due_on:%d %b %Y}" if self.due_on else " soon"
+            return f"Service of their {owned} is due{due}."
+        if self.reason == OfferReason.UPGRADE:
+            return f"Their {owned} has a newer model: {self.product.name}."
+        return f"Customers who bought {owned} also bought {self.product.name}."
+
+
+class OfferRule(models.Model):
+    """Who may be offered a product or a category, set by admins (personal-data rules).
+
+    A product covered by rules is offered only to contacts who meet every one
+    of them. In a rule, an empty list allows anyone; a filled one requires a
+    match: the contact's language (``de`` also matches ``de-AT``), a postal
+    address in one of the countries, or an RFM segment from the last refresh.
+    """
+
+    product = models.ForeignKey(
+        "catalog.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.CharField(max_length=100, blank=True)
+    languages = models.JSONField(default=list, blank=True)
+    countries = models.JSONField(default=list, blank=True)
+    segments = models.JSONField(default=list, blank=True)
+    note = models.CharField(max_length=300, blank=True, help_text="why, for colleagues")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category", "product__name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(product__isnull=False) & models.Q(category=""))
+                | (models.Q(product__isnull=True) & ~models.Q(category="")),
+                name="offer_rule_product_or_category",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Offer rule for {self.product or self.category}"
 
 
 class OfferAction(models.Model):

@@ -1,22 +1,27 @@
 """Next best offers for every buyer: services due, newer models, then co-purchases.
 
 Reads orders, products and the installed base; the maths is in ``recommend``.
-Called by ``services.refresh_scores`` inside its transaction.
+Called by ``services.refresh_scores`` inside its transaction. Every step is
+array maths over all customers at once, so a refresh of a million customers
+builds its offers in seconds rather than creating an object per offer.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from numpy.typing import NDArray
 
 from rapport.catalog.choices import ProductKind
 from rapport.catalog.models import Product
-from rapport.insights import recommend
-from rapport.insights.models import ModelRun, NextBestOffer, OfferAction, OfferReason
+from rapport.core.demo import BulkWriter
+from rapport.customers.models import Address, Contact
+from rapport.insights import columns, recommend
+from rapport.insights.models import ModelRun, NextBestOffer, OfferAction, OfferReason, OfferRule
 from rapport.trading.choices import BOUGHT_STATUSES
 from rapport.trading.models import Asset, OrderLine
 
@@ -26,195 +31,287 @@ SERVICE_WINDOW_DAYS = 60
 QUIET_DAYS = 90
 # Time split for the reported evaluation: learn from all but the last half year.
 EVALUATION_DAYS = 182
+# Offers that come from what the customer owns outrank co-purchase scores (cosines <= 1).
+SERVICE_SCORE = 3.0
+UPGRADE_SCORE = 2.0
+REASON_CODES = (OfferReason.SERVICE_DUE, OfferReason.UPGRADE, OfferReason.CO_PURCHASE)
+
+Ints = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
-class Candidate:
-    product: int
-    score: float
-    reason: OfferReason
-    explanation: str
-    because: int | None
+class Catalog:
+    """The products as arrays indexed like the purchase matrix's columns."""
+
+    ids: Ints  # sorted primary keys
+    categories: NDArray[np.str_]
+    offerable: NDArray[np.bool_]  # active goods: what co-purchase offers may suggest
+    service_for: Ints  # index of an active service product related to each product, -1
+    upgrade_for: Ints  # index of each product's active newer model, -1
+
+    def index(self, product_ids: Ints) -> Ints:
+        """Column of each product id, -1 for ids not in the catalog."""
+        return positions(self.ids, product_ids)
+
+
+def positions(sorted_ids: Ints, ids: Ints) -> Ints:
+    """Index of each of ``ids`` in ``sorted_ids``, -1 where it is not there."""
+    if sorted_ids.size == 0:
+        return np.full(ids.size, -1, dtype=np.int64)
+    position = np.minimum(np.searchsorted(sorted_ids, ids), sorted_ids.size - 1)
+    return np.where(sorted_ids[position] == ids, position, -1).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Offers before ranking: one element per (customer, product) suggestion."""
+
+    customer: Ints  # row in the purchase matrix
+    product: Ints  # column
+    score: NDArray[np.float64]
+    reason: Ints  # index into REASON_CODES
+    because: Ints  # column of the owned product behind it, -1
+    due: Ints  # service due day (ordinal) for service offers, else 0
 
 
 def build_offers(run: ModelRun, today: date) -> dict[str, float | int | str]:
     """Replace every contact's offers; returns the evaluation for the run's diagnostics."""
-    products = {
-        p.pk: p
-        for p in Product.objects.filter(deleted_at__isnull=True).only(
-            "id", "name", "active", "kind", "upgrade_to_id"
-        )
-    }
-    if not products:
-        NextBestOffer.objects.all().delete()
-        return {"note": "No products in the catalog."}
-    lines = np.array(
-        list(
-            OrderLine.objects.filter(
-                order__status__in=BOUGHT_STATUSES,
-                order__deleted_at__isnull=True,
-                order__contact__isnull=False,
-                order__order_date__lte=today,
-            ).values_list("order__contact_id", "product_id", "order__order_date")
-        ),
-        dtype=object,
-    ).reshape(-1, 3)
-    assets = list(
-        Asset.objects.filter(deleted_at__isnull=True, contact__isnull=False).values_list(
-            "contact_id", "product_id", "next_service_due"
-        )
-    )
-    contact_ids = sorted({int(c) for c in lines[:, 0]} | {int(contact) for contact, _, _ in assets})
-    product_ids = sorted(products)
-    contact_index = {pk: i for i, pk in enumerate(contact_ids)}
-    product_index = {pk: i for i, pk in enumerate(product_ids)}
-    rows = np.array([contact_index[int(c)] for c in lines[:, 0]], dtype=np.int64)
-    cols = np.array([product_index.get(int(p), -1) for p in lines[:, 1]], dtype=np.int64)
-    known = cols >= 0
-    shape = {"customers": len(contact_ids), "products": len(product_ids)}
-    bought = recommend.purchase_matrix(rows[known], cols[known], **shape)
-    owned_rows = [contact_index[c] for c, p, _ in assets if p in product_index]
-    owned_cols = [product_index[p] for c, p, _ in assets if p in product_index]
-    owned = recommend.purchase_matrix(owned_rows, owned_cols, **shape)
-    quiet_rows, quiet_cols = _recently_acted_on(contact_index, product_index, today)
-    exclude = owned + recommend.purchase_matrix(quiet_rows, quiet_cols, **shape)
-    allowed = np.array(
-        [products[pk].active and products[pk].kind == ProductKind.PRODUCT for pk in product_ids]
-    )
-    similarity = recommend.item_similarity(bought)
-    ranked = recommend.recommend(
-        bought, similarity, k=OFFERS_PER_CUSTOMER, exclude=exclude, allowed=allowed
-    )
-
-    candidates: dict[int, list[Candidate]] = defaultdict(list)
-    _service_and_upgrade_offers(candidates, assets, products, today)
-    for i, contact in enumerate(contact_ids):
-        for slot in range(ranked.product.shape[1]):
-            product = int(ranked.product[i, slot])
-            if product < 0:
-                continue
-            because = int(ranked.because[i, slot])
-            pk, because_pk = product_ids[product], product_ids[because]
-            candidates[contact].append(
-                Candidate(
-                    pk,
-                    float(ranked.score[i, slot]),
-                    OfferReason.CO_PURCHASE,
-                    f"Customers who bought {products[because_pk].name} also bought "
-                    f"{products[pk].name}.",
-                    because_pk,
-                )
-            )
     NextBestOffer.objects.all().delete()
-    NextBestOffer.objects.bulk_create(_rows(candidates, run), batch_size=5000)
-    return _evaluate(rows[known], cols[known], lines[known], shape, allowed, today)
+    catalog = _catalog()
+    if catalog.ids.size == 0:
+        return {"note": "No products in the catalog."}
+    line_contact, line_product, line_day = columns.fetch(
+        _bought_lines(today), ("int", "int", "day")
+    )
+    asset_contact, asset_product, asset_due = columns.fetch(_owned_assets(), ("int", "int", "day"))
+    contact_ids = np.unique(np.concatenate([line_contact, asset_contact]))
+    shape = {"customers": contact_ids.size, "products": catalog.ids.size}
+
+    rows = np.searchsorted(contact_ids, line_contact)
+    cols = catalog.index(line_product)
+    known = cols >= 0
+    rows, cols, line_day = rows[known], cols[known], line_day[known]
+    bought = recommend.purchase_matrix(rows, cols, **shape)
+
+    owner = np.searchsorted(contact_ids, asset_contact)
+    owned_col = catalog.index(asset_product)
+    in_catalog = owned_col >= 0
+    owner, owned_col, asset_due = owner[in_catalog], owned_col[in_catalog], asset_due[in_catalog]
+    owned = recommend.purchase_matrix(owner, owned_col, **shape)
+    quiet_rows, quiet_cols = _recently_acted_on(contact_ids, catalog, today)
+    exclude = owned + recommend.purchase_matrix(quiet_rows, quiet_cols, **shape)
+    ranked = recommend.recommend(
+        bought,
+        recommend.item_similarity(bought),
+        k=OFFERS_PER_CUSTOMER,
+        exclude=exclude,
+        allowed=catalog.offerable,
+    )
+    candidates = _concat(
+        _service_offers(catalog, owner, owned_col, asset_due, today),
+        _upgrade_offers(catalog, owner, owned_col, shape["products"]),
+        _co_purchase_offers(ranked),
+    )
+    candidates = _respect_rules(candidates, contact_ids, catalog)
+    _write(run, contact_ids, catalog, _best(candidates))
+    return _evaluate(rows, cols, line_day, shape, catalog.offerable, today)
 
 
-def _service_and_upgrade_offers(
-    candidates: dict[int, list[Candidate]],
-    assets: list[tuple[int, int, date | None]],
-    products: dict[int, Product],
-    today: date,
-) -> None:
-    services = _service_products(products)
-    soon = today + timedelta(days=SERVICE_WINDOW_DAYS)
-    owned_by: dict[int, set[int]] = defaultdict(set)
-    for contact, product, _ in assets:
-        owned_by[contact].add(product)
-    for contact, product, due in assets:
-        model = products.get(product)
-        if model is None:
+def _catalog() -> Catalog:
+    products = list(
+        Product.objects.filter(deleted_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "active", "kind", "upgrade_to_id", "category")
+    )
+    ids = np.array([row[0] for row in products], dtype=np.int64)
+    active = np.array([bool(row[1]) for row in products], dtype=bool)
+    goods = np.array([row[2] == ProductKind.PRODUCT for row in products], dtype=bool)
+    services = active & ~goods
+    categories = np.array([row[4].casefold() for row in products], dtype=str)
+    catalog = Catalog(ids, categories, active & goods, np.full(ids.size, -1), np.full(ids.size, -1))
+    upgrade = catalog.index(np.array([row[3] or 0 for row in products], dtype=np.int64))
+    catalog.upgrade_for[:] = np.where((upgrade >= 0) & active[np.maximum(upgrade, 0)], upgrade, -1)
+    related = Product.related.through.objects.filter(from_product_id__in=ids.tolist()).values_list(
+        "from_product_id", "to_product_id"
+    )
+    pairs = np.array(list(related), dtype=np.int64).reshape(-1, 2)
+    source, target = catalog.index(pairs[:, 0]), catalog.index(pairs[:, 1])
+    usable = (source >= 0) & (target >= 0)
+    usable[usable] &= services[target[usable]]
+    # The first related service product of each product (lowest id), as before.
+    for product, service in sorted(zip(source[usable], target[usable], strict=True), reverse=True):
+        catalog.service_for[product] = service
+    return catalog
+
+
+def _bought_lines(today: date) -> QuerySet[OrderLine, tuple[int, int, date]]:
+    return OrderLine.objects.filter(
+        order__status__in=BOUGHT_STATUSES,
+        order__deleted_at__isnull=True,
+        order__contact__isnull=False,
+        order__order_date__lte=today,
+    ).values_list("order__contact_id", "product_id", "order__order_date")
+
+
+def _owned_assets() -> QuerySet[Asset, tuple[int, int, date | None]]:
+    return Asset.objects.filter(deleted_at__isnull=True, contact__isnull=False).values_list(
+        "contact_id", "product_id", "next_service_due"
+    )
+
+
+def _service_offers(
+    catalog: Catalog, owner: Ints, owned_col: Ints, due: Ints, today: date
+) -> Candidates:
+    """The service product of each unit due within the window."""
+    soon = (today + timedelta(days=SERVICE_WINDOW_DAYS)).toordinal()
+    service = catalog.service_for[owned_col] if owned_col.size else np.zeros(0, dtype=np.int64)
+    pick = (due > 0) & (due <= soon) & (service >= 0)
+    return Candidates(
+        owner[pick],
+        service[pick],
+        np.full(int(pick.sum()), SERVICE_SCORE),
+        np.full(int(pick.sum()), 0),
+        owned_col[pick],
+        due[pick],
+    )
+
+
+def _upgrade_offers(catalog: Catalog, owner: Ints, owned_col: Ints, products: int) -> Candidates:
+    """The newer model of each unit, unless the customer owns it already."""
+    newer = catalog.upgrade_for[owned_col] if owned_col.size else np.zeros(0, dtype=np.int64)
+    owned_codes = owner * products + owned_col
+    pick = (newer >= 0) & ~np.isin(owner * products + newer, owned_codes)
+    return Candidates(
+        owner[pick],
+        newer[pick],
+        np.full(int(pick.sum()), UPGRADE_SCORE),
+        np.full(int(pick.sum()), 1),
+        owned_col[pick],
+        np.zeros(int(pick.sum()), dtype=np.int64),
+    )
+
+
+def _co_purchase_offers(ranked: recommend.Offers) -> Candidates:
+    customer, slot = np.nonzero(ranked.product >= 0)
+    return Candidates(
+        customer.astype(np.int64),
+        ranked.product[customer, slot],
+        ranked.score[customer, slot].astype(np.float64),
+        np.full(customer.size, 2),
+        ranked.because[customer, slot],
+        np.zeros(customer.size, dtype=np.int64),
+    )
+
+
+def _respect_rules(candidates: Candidates, contact_ids: Ints, catalog: Catalog) -> Candidates:
+    """Drop offers of products whose rules the contact does not meet (see ``OfferRule``)."""
+    keep = np.ones(candidates.customer.size, dtype=bool)
+    for rule in OfferRule.objects.all():
+        if rule.product_id is not None:
+            covered = catalog.index(np.array([rule.product_id], dtype=np.int64))
+        else:
+            covered = np.flatnonzero(catalog.categories == rule.category.casefold())
+        affected = np.isin(candidates.product, covered[covered >= 0])
+        if not affected.any():
             continue
-        service = services.get(product)
-        if due is not None and due <= soon and service is not None:
-            candidates[contact].append(
-                Candidate(
-                    service,
-                    3.0,
-                    OfferReason.SERVICE_DUE,
-                    f"Service of their {model.name} is due on {due:%d %b %Y}.",
-                    product,
-                )
-            )
-        newer = products.get(model.upgrade_to_id) if model.upgrade_to_id else None
-        if newer is not None and newer.active and newer.pk not in owned_by[contact]:
-            candidates[contact].append(
-                Candidate(
-                    newer.pk,
-                    2.0,
-                    OfferReason.UPGRADE,
-                    f"Their {model.name} has a newer model: {newer.name}.",
-                    product,
-                )
-            )
+        (eligible,) = columns.fetch(_eligible_contacts(rule), ("int",))
+        keep &= ~affected | np.isin(contact_ids[candidates.customer], eligible)
+    return _take(candidates, np.flatnonzero(keep))
 
 
-def _service_products(products: dict[int, Product]) -> dict[int, int]:
-    """For each product, an active service product listed as related to it."""
-    related = Product.related.through.objects.filter(
-        from_product_id__in=list(products)
-    ).values_list("from_product_id", "to_product_id")
-    found: dict[int, int] = {}
-    for product, other in related:
-        candidate = products.get(other)
-        if candidate is not None and candidate.active and candidate.kind == ProductKind.SERVICE:
-            found.setdefault(product, other)
-    return found
+def _eligible_contacts(rule: OfferRule) -> QuerySet[Contact, tuple[int]]:
+    contacts = Contact.objects.all()
+    if rule.languages:
+        spoken = Q()
+        for code in rule.languages:
+            spoken |= Q(language__iexact=code) | Q(language__istartswith=f"{code}-")
+        contacts = contacts.filter(spoken)
+    if rule.countries:
+        contacts = contacts.filter(
+            Exists(Address.objects.filter(contact=OuterRef("pk"), country__in=rule.countries))
+        )
+    if rule.segments:
+        contacts = contacts.filter(score__segment__in=rule.segments)
+    return contacts.values_list("pk")
 
 
-def _recently_acted_on(
-    contact_index: dict[int, int], product_index: dict[int, int], today: date
-) -> tuple[list[int], list[int]]:
+def _concat(*parts: Candidates) -> Candidates:
+    return Candidates(
+        *(
+            np.concatenate([getattr(part, name) for part in parts])
+            for name in ("customer", "product", "score", "reason", "because", "due")
+        )
+    )
+
+
+def _best(candidates: Candidates) -> tuple[Candidates, Ints]:
+    """Each customer's best offers: one per product, highest score first, at most five."""
+    # Best first within each customer; among equal scores, the order they were made in.
+    order = np.lexsort((np.arange(candidates.score.size), -candidates.score, candidates.customer))
+    c = _take(candidates, order)
+    pair = c.customer * (int(c.product.max(initial=0)) + 1) + c.product
+    _, first = np.unique(pair, return_index=True)
+    unique = np.zeros(pair.size, dtype=bool)
+    unique[first] = True
+    c = _take(c, np.flatnonzero(unique))
+    starts = np.ones(c.customer.size, dtype=bool)
+    starts[1:] = c.customer[1:] != c.customer[:-1]
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(c.customer.size), 0))
+    rank = np.arange(c.customer.size) - group_start + 1
+    keep = rank <= OFFERS_PER_CUSTOMER
+    return _take(c, np.flatnonzero(keep)), rank[keep]
+
+
+def _take(c: Candidates, index: Ints) -> Candidates:
+    return Candidates(
+        c.customer[index], c.product[index], c.score[index], c.reason[index],
+        c.because[index], c.due[index],
+    )  # fmt: skip
+
+
+def _write(
+    run: ModelRun, contact_ids: Ints, catalog: Catalog, best: tuple[Candidates, Ints]
+) -> None:
+    offers, rank = best
+    BulkWriter(progress=False).insert(
+        NextBestOffer,
+        {
+            "contact_id": contact_ids[offers.customer],
+            "product_id": catalog.ids[offers.product],
+            "rank": rank,
+            "score": offers.score,
+            "reason": [str(REASON_CODES[code]) for code in offers.reason.tolist()],
+            "because_id": [
+                int(catalog.ids[b]) if b >= 0 else None for b in offers.because.tolist()
+            ],
+            "due_on": columns.date_strings(offers.due),
+            "run_id": run.pk,
+        },
+        rows=int(rank.size),
+    )
+
+
+def _recently_acted_on(contact_ids: Ints, catalog: Catalog, today: date) -> tuple[Ints, Ints]:
     since = timezone.make_aware(datetime.combine(today - timedelta(days=QUIET_DAYS), time.min))
-    rows, cols = [], []
-    for contact, product in OfferAction.objects.filter(created_at__gte=since).values_list(
-        "contact_id", "product_id"
-    ):
-        if contact in contact_index and product in product_index:
-            rows.append(contact_index[contact])
-            cols.append(product_index[product])
-    return rows, cols
-
-
-def _rows(candidates: dict[int, list[Candidate]], run: ModelRun) -> list[NextBestOffer]:
-    result = []
-    for contact, offers in candidates.items():
-        seen: set[int] = set()
-        ordered = sorted(offers, key=lambda c: -c.score)
-        rank = 0
-        for offer in ordered:
-            if offer.product in seen:
-                continue
-            seen.add(offer.product)
-            rank += 1
-            result.append(
-                NextBestOffer(
-                    contact_id=contact,
-                    product_id=offer.product,
-                    rank=rank,
-                    score=offer.score,
-                    reason=offer.reason,
-                    explanation=offer.explanation[:300],
-                    because_id=offer.because,
-                    run=run,
-                )
-            )
-            if rank == OFFERS_PER_CUSTOMER:
-                break
-    return result
+    acted = OfferAction.objects.filter(created_at__gte=since)
+    pairs = np.array(list(acted.values_list("contact_id", "product_id")), dtype=np.int64)
+    pairs = pairs.reshape(-1, 2)
+    row, col = positions(contact_ids, pairs[:, 0]), catalog.index(pairs[:, 1])
+    keep = (row >= 0) & (col >= 0)
+    return row[keep], col[keep]
 
 
 def _evaluate(
-    rows: np.ndarray,
-    cols: np.ndarray,
-    lines: np.ndarray,
+    rows: Ints,
+    cols: Ints,
+    days: Ints,
     shape: dict[str, int],
-    allowed: np.ndarray,
+    allowed: NDArray[np.bool_],
     today: date,
 ) -> dict[str, float | int | str]:
     """Hit rate@5 on a time split, against offering the best sellers."""
-    split = today - timedelta(days=EVALUATION_DAYS)
-    before = np.array([day <= split for day in lines[:, 2]], dtype=bool)
+    split = (today - timedelta(days=EVALUATION_DAYS)).toordinal()
+    before = days <= split
     if before.sum() == 0 or (~before).sum() == 0:
         return {"note": "Not enough order history to evaluate offers on a time split."}
     early = recommend.purchase_matrix(rows[before], cols[before], **shape)
@@ -226,7 +323,7 @@ def _evaluate(
         early, recommend.item_similarity(early), k=OFFERS_PER_CUSTOMER, allowed=allowed
     )
     return {
-        "split": split.isoformat(),
+        "split": date.fromordinal(split).isoformat(),
         "customers_evaluated": int(np.sum(np.diff(late.indptr) > 0)),
         "hit_rate_at_5": round(recommend.hit_rate(offers.product, late), 4),
         "most_popular_hit_rate_at_5": round(

@@ -10,7 +10,19 @@ from rapport.customers.panels import Panel, register
 from rapport.insights import queries
 from rapport.insights.rfm import SEGMENT_LABELS, Segment
 from rapport.reminders.models import Task
+from rapport.sales.models import Deal
 from rapport.users.models import User
+
+
+def _company_data(viewer: User, record: Contact | Company) -> dict[str, Any] | None:
+    score = queries.company_scores(viewer).filter(company_id=record.pk).first()
+    return {
+        "score": score,
+        "segment_label": SEGMENT_LABELS[Segment(score.segment)] if score else "",
+        "offers": [],
+        "may_follow_up": False,
+        "of_company": True,
+    }
 
 
 def _data(viewer: User, record: Contact | Company) -> dict[str, Any] | None:
@@ -21,6 +33,7 @@ def _data(viewer: User, record: Contact | Company) -> dict[str, Any] | None:
         "segment_label": SEGMENT_LABELS[Segment(score.segment)] if score else "",
         "offers": offers,
         "may_follow_up": can(viewer, Action.ADD, Task),
+        "may_open_deal": can(viewer, Action.ADD, Deal),
     }
 
 
@@ -32,5 +45,15 @@ register(
         column="side",
         order=10,
         on_companies=False,
+    )
+)
+register(
+    Panel(
+        key="company-insights",
+        template="insights/_panel.html",
+        data=_company_data,
+        column="side",
+        order=10,
+        on_contacts=False,
     )
 )

@@ -6,6 +6,7 @@ calls ``score_customers`` and writes what it returns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,8 @@ from rapport.insights import clv, holdout, rfm
 
 Array = NDArray[np.float64]
 WEEK = 7.0
+# Below this many customers a coarse Pareto/NBD fit would be too noisy to start from.
+COARSE_FIT_MIN = 1_000
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,11 @@ class Settings:
     valuable_percentile: float = 80.0
     at_risk_churn: float = 0.5
     holdout_weeks: int = 26
+    # Models are fitted on a seeded random sample of at most this many customers
+    # (0: all of them) and then score everyone. Parameters from 10,000 customers
+    # are within sampling error of a full fit, and the Pareto/NBD likelihood costs
+    # two hypergeometric functions per customer per step.
+    fit_sample: int = 10_000
 
 
 @dataclass
@@ -102,22 +110,26 @@ def score_customers(
     nan = np.full(n, np.nan)
     expected, p_alive, order_value, value = nan.copy(), nan.copy(), nan.copy(), nan.copy()
     bgnbd = pareto = spend_model = None
+    sample = _fit_sample(n, config.fit_sample)
+    if sample.size < n:
+        diagnostics["fitted_on"] = int(sample.size)
+    x, t_x, T = summary.x[sample], summary.t_x[sample], summary.T[sample]
     try:
-        fit = clv.fit_bgnbd(summary.x, summary.t_x, summary.T)
+        fit = clv.fit_bgnbd(x, t_x, T)
         bgnbd = fit.params
         expected = bgnbd.expected_purchases(horizon, summary.x, summary.t_x, summary.T)
         diagnostics["bgnbd"] = _fit_report(fit)
     except (clv.ModelFitError, ValueError) as error:
         warnings.append(f"Purchase model not fitted: {error}")
     try:
-        pareto_fit = clv.fit_pareto_nbd(summary.x, summary.t_x, summary.T)
+        pareto_fit = _fit_pareto_nbd(x, t_x, T)
         pareto = pareto_fit.params
-        p_alive = pareto.p_alive(summary.x, summary.t_x, summary.T)
+        p_alive = _per_history(pareto.p_alive, summary.x, summary.t_x, summary.T)
         diagnostics["pareto_nbd"] = _fit_report(pareto_fit)
     except (clv.ModelFitError, ValueError) as error:
         warnings.append(f"Churn model not fitted: {error}")
     try:
-        spend_fit = clv.fit_gamma_gamma(summary.x, summary.monetary)
+        spend_fit = clv.fit_gamma_gamma(x, summary.monetary[sample])
         spend_model = spend_fit.params
         order_value = spend_model.expected_average_spend(summary.x, summary.monetary)
         independence = clv.spend_independence(summary.x, summary.monetary)
@@ -169,6 +181,41 @@ def score_customers(
     )
 
 
+def _fit_pareto_nbd(x: Array, t_x: Array, T: Array) -> clv.FitResult[clv.ParetoNbd]:
+    """Pareto/NBD fitted first on a tenth of the sample, then refined on all of it.
+
+    Its likelihood is the expensive one (two hypergeometric functions per
+    customer history per step); the coarse fit saves most of the steps.
+    """
+    coarse_size = x.size // 10
+    if coarse_size < COARSE_FIT_MIN:
+        return clv.fit_pareto_nbd(x, t_x, T)
+    # The sample is already in random order of customers, so any slice is random too.
+    spread = np.arange(0, x.size, 10)
+    try:
+        coarse = clv.fit_pareto_nbd(x[spread], t_x[spread], T[spread])
+    except clv.ModelFitError:
+        return clv.fit_pareto_nbd(x, t_x, T)
+    return clv.fit_pareto_nbd(x, t_x, T, start_from=coarse.params)
+
+
+def _per_history(
+    function: Callable[[Array, Array, Array], Array], x: Array, t_x: Array, T: Array
+) -> Array:
+    """``function`` evaluated once per distinct (x, t_x, T) and spread to every customer."""
+    histories, inverse = np.unique(np.column_stack([x, t_x, T]), axis=0, return_inverse=True)
+    values = function(histories[:, 0], histories[:, 1], histories[:, 2])
+    return np.asarray(values)[inverse.ravel()]
+
+
+def _fit_sample(customers: int, limit: int) -> NDArray[np.int64]:
+    """Indexes of the customers the models are fitted on: all, or a seeded sample."""
+    if limit <= 0 or customers <= limit:
+        return np.arange(customers)
+    # Seeded, so the same data always gives the same parameters.
+    return np.sort(np.random.default_rng(0).choice(customers, size=limit, replace=False))
+
+
 def _spend_per_customer(
     customers: NDArray[np.int64], amounts: Array, ordered: NDArray[np.int64]
 ) -> Array:
@@ -204,8 +251,11 @@ def _holdout(
     calibration = clv.summarise(customers, days, np.zeros(days.size), end_day=end)
     if calibration.customer.size < 10 or not np.any(calibration.x > 0):
         return {"note": "Not enough history before the holdout period to compare."}
+    sample = _fit_sample(calibration.customer.size, config.fit_sample)
     try:
-        model = clv.fit_bgnbd(calibration.x, calibration.t_x, calibration.T).params
+        model = clv.fit_bgnbd(
+            calibration.x[sample], calibration.t_x[sample], calibration.T[sample]
+        ).params
     except (clv.ModelFitError, ValueError) as error:
         return {"note": f"Calibration fit failed: {error}"}
     later = (days > end) & (days <= today) & np.isin(customers, calibration.customer)

@@ -7,13 +7,21 @@ from typing import Any
 from django.db.models import Count, QuerySet, Sum
 
 from rapport.core.permissions import restrict
-from rapport.insights.models import CustomerScore, ModelRun, NextBestOffer, RunStatus
+from rapport.insights.models import CompanyScore, CustomerScore, ModelRun, NextBestOffer, RunStatus
 
 
 def scores(viewer: Any) -> QuerySet[CustomerScore]:
     return (
         restrict(CustomerScore.objects.all(), viewer)
         .filter(contact__deleted_at__isnull=True)
+        .select_related("loyalty_tier")
+    )
+
+
+def company_scores(viewer: Any) -> QuerySet[CompanyScore]:
+    return (
+        restrict(CompanyScore.objects.all(), viewer)
+        .filter(company__deleted_at__isnull=True)
         .select_related("loyalty_tier")
     )
 

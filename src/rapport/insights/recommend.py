@@ -134,13 +134,13 @@ def hit_rate(offers: NDArray[np.int64], later: sparse.csr_array) -> float:
     Only customers who bought anything later count: the others cannot be hit.
     """
     later_bought = later.tocsr()
-    buyers = np.flatnonzero(np.diff(later_bought.indptr) > 0)
-    if buyers.size == 0:
+    buyers = np.diff(later_bought.indptr) > 0
+    if not buyers.any():
         return 0.0
-    hits = 0
-    for customer in buyers:
-        row = later_bought.indices[
-            later_bought.indptr[customer] : later_bought.indptr[customer + 1]
-        ]
-        hits += bool(np.isin(offers[customer], row).any())
-    return hits / buyers.size
+    customer, slot = np.nonzero(offers >= 0)
+    offered = sparse.csr_array(
+        (np.ones(customer.size, dtype=np.float32), (customer, offers[customer, slot])),
+        shape=later_bought.shape,
+    )
+    hits = np.asarray(offered.multiply(later_bought).sum(axis=1)).ravel() > 0
+    return float(np.sum(hits & buyers) / np.sum(buyers))

@@ -3,43 +3,61 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import FloatField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from numpy.typing import NDArray
 
+from rapport.catalog.models import Product
+from rapport.core.demo import BulkWriter
 from rapport.core.models import CustomFieldDefinition, CustomFieldTarget, CustomFieldType
 from rapport.core.permissions import Action, authorise
 from rapport.customers.models import Contact
-from rapport.insights import offers, pipeline
+from rapport.insights import columns, offers, pipeline
 from rapport.insights.models import (
+    CompanyScore,
     CustomerScore,
     LoyaltyTier,
     ModelRun,
     NextBestOffer,
     OfferAction,
+    OfferRule,
     RunStatus,
+    TierSatisfaction,
 )
+from rapport.insights.rfm import SEGMENT_LABELS
 from rapport.reminders import services as reminder_services
 from rapport.reminders.models import Task
 from rapport.reminders.services import TaskInput
+from rapport.sales import services as sales_services
+from rapport.sales.choices import DealSource
+from rapport.sales.models import Deal
+from rapport.sales.services import DealInput
+from rapport.satisfaction.choices import CsatClass, NpsClass
+from rapport.satisfaction.queries import LatestClasses, latest_classes
 from rapport.trading.choices import BOUGHT_STATUSES
 from rapport.trading.models import Order
+from rapport.trading.services import LineInput
 from rapport.users.models import User
 
 logger = logging.getLogger(__name__)
 
 READ_CHUNK = 50_000
-WRITE_BATCH = 5_000
-CENT = Decimal("0.01")
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
+AnswersOf = Callable[[list[int]], Mapping[int, LatestClasses]]
 
 
 def request_refresh(actor: User) -> None:
@@ -51,7 +69,7 @@ def request_refresh(actor: User) -> None:
 
 
 def refresh_scores(*, today: date | None = None, progress: Progress | None = None) -> ModelRun:
-    """Recompute every contact's scores from their orders.
+    """Recompute every contact's and company's scores from their orders.
 
     The new scores replace the old ones in one transaction, so pages never
     show a half-written refresh; a failed refresh leaves the previous scores
@@ -61,22 +79,38 @@ def refresh_scores(*, today: date | None = None, progress: Progress | None = Non
     run = ModelRun.objects.create(started_at=timezone.now())
     say = progress or (lambda stage, done, total: None)
     try:
-        customer, days, amount = _purchases(day, say)
+        customer, days, amount = _purchases(day, say, by="contact_id")
         scores = pipeline.score_customers(
             customer, days, amount, today=day.toordinal(), settings=_settings()
         )
-        tiers = _tiers(scores, day)
-        share = _share_of_business(scores)
+        company, company_days, company_amount = _purchases(day, say, by="company_id")
+        company_scores = pipeline.score_customers(
+            company, company_days, company_amount, today=day.toordinal(), settings=_settings()
+        )
         with transaction.atomic():
             CustomerScore.objects.all().delete()
-            written = 0
-            for batch in _rows(scores, run, tiers, share):
-                CustomerScore.objects.bulk_create(batch)
-                written += len(batch)
-                say("writing scores", written, scores.customer.size)
+            CompanyScore.objects.all().delete()
+            say("writing scores", 0, scores.customer.size)
+            _write_scores(
+                CustomerScore,
+                scores,
+                run,
+                key="contact_id",
+                tiers=_tiers(scores, day, answers_of=latest_classes),
+                extra={"share_of_business": _numbers(_share_of_business(scores))},
+            )
+            _write_scores(
+                CompanyScore,
+                company_scores,
+                run,
+                key="company_id",
+                tiers=_tiers(company_scores, day),
+            )
+            say("writing scores", scores.customer.size, scores.customer.size)
             say("choosing offers", 0, 1)
             scores.diagnostics["offers"] = offers.build_offers(run, day)
             say("choosing offers", 1, 1)
+            scores.diagnostics["companies"] = _company_summary(company_scores)
             run.status = RunStatus.SUCCEEDED
             run.finished_at = timezone.now()
             run.customers = int(scores.customer.size)
@@ -92,51 +126,99 @@ def refresh_scores(*, today: date | None = None, progress: Progress | None = Non
     return run
 
 
+def _company_summary(scores: pipeline.Scores) -> dict[str, Any]:
+    """What the run page says about company scores: how many, and what went wrong."""
+    return {
+        "customers": int(scores.customer.size),
+        "warnings": scores.diagnostics.get("warnings", []),
+        **{
+            name: scores.diagnostics[name]
+            for name in ("bgnbd", "pareto_nbd", "gamma_gamma")
+            if name in scores.diagnostics
+        },
+    }
+
+
 def _settings() -> pipeline.Settings:
     config = getattr(settings, "INSIGHTS", {})
     return pipeline.Settings(**config)
 
 
-def _purchases(today: date, say: Progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Contact, day number and base-currency amount of every bought order."""
-    orders = Order.objects.filter(
-        deleted_at__isnull=True, contact__isnull=False, status__in=BOUGHT_STATUSES
+def _purchases(
+    today: date, say: Progress, *, by: str
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Customer (contact or company), day number and base-currency amount of each bought order."""
+    say("reading orders", 0, 1)
+    orders = (
+        Order.objects.filter(deleted_at__isnull=True, status__in=BOUGHT_STATUSES)
+        .filter(**{f"{by}__isnull": False})
+        .annotate(amount=Cast("total_base", FloatField()))
+        .values_list(by, "order_date", "amount")
     )
-    total = orders.count()
-    customer = np.empty(total, dtype=np.int64)
-    days = np.empty(total, dtype=np.int64)
-    amount = np.empty(total, dtype=np.float64)
-    count = 0
-    rows = orders.values_list("contact_id", "order_date", "total_base").iterator(
-        chunk_size=READ_CHUNK
-    )
-    for contact_id, order_date, total_base in rows:
-        if count == total:  # orders placed while we read are for the next refresh
-            break
-        customer[count] = contact_id
-        days[count] = order_date.toordinal()
-        amount[count] = float(total_base)
-        count += 1
-        if count % READ_CHUNK == 0:
-            say("reading orders", count, total)
-    say("reading orders", count, total)
-    return customer[:count], days[:count], amount[:count]
+    customer, days, amount = columns.fetch(orders, ("int", "day", "float"))
+    say("reading orders", 1, 1)
+    return customer, days, amount
 
 
-def _tiers(scores: pipeline.Scores, today: date) -> list[LoyaltyTier | None]:
-    """Each customer's highest tier whose value and tenure thresholds they meet."""
+def _tiers(
+    scores: pipeline.Scores, today: date, *, answers_of: AnswersOf | None = None
+) -> NDArray[np.int64]:
+    """Each customer's highest tier whose thresholds they meet (0: none).
+
+    ``answers_of`` gives contacts' latest survey classes; without it (companies)
+    a customer counts as one who never answered.
+    """
     tenure = today.toordinal() - scores.first_day
     value = np.nan_to_num(scores.lifetime_value, nan=0.0)
-    assigned: list[LoyaltyTier | None] = [None] * scores.customer.size
-    reached = np.zeros(scores.customer.size, dtype=bool)
-    for tier in LoyaltyTier.objects.all():  # highest first (model ordering)
-        meets = (
-            (value >= float(tier.min_lifetime_value)) & (tenure >= tier.min_tenure_days) & ~reached
-        )
-        for i in np.flatnonzero(meets):
-            assigned[i] = tier
-        reached |= meets
+    tiers = list(LoyaltyTier.objects.all())  # highest first (model ordering)
+    reach = [
+        (value >= float(tier.min_lifetime_value)) & (tenure >= tier.min_tenure_days)
+        for tier in tiers
+    ]
+    mood = _moods(scores.customer, tiers, reach, answers_of)
+    assigned = np.zeros(scores.customer.size, dtype=np.int64)
+    for tier, meets in zip(tiers, reach, strict=True):
+        if tier.min_satisfaction:
+            meets = meets & mood[tier.min_satisfaction]
+        assigned[meets & (assigned == 0)] = tier.pk
     return assigned
+
+
+def _moods(
+    customers: NDArray[np.int64],
+    tiers: list[LoyaltyTier],
+    reach: list[NDArray[np.bool_]],
+    answers_of: AnswersOf | None,
+) -> dict[str, NDArray[np.bool_]]:
+    """Per satisfaction requirement, which customers meet it; asks only about candidates."""
+    unhappy = np.zeros(customers.size, dtype=bool)
+    content = np.zeros(customers.size, dtype=bool)
+    delighted = np.zeros(customers.size, dtype=bool)
+    candidates = np.zeros(customers.size, dtype=bool)
+    for tier, meets in zip(tiers, reach, strict=True):
+        if tier.min_satisfaction:
+            candidates |= meets
+    if answers_of is not None and candidates.any():
+        positions = np.flatnonzero(candidates)
+        answers = answers_of(customers[positions].tolist())
+        for i in positions.tolist():
+            latest = answers.get(int(customers[i]))
+            if latest is None:
+                continue
+            unhappy[i] = latest.csat_class == CsatClass.DISSATISFIED or (
+                latest.nps_class == NpsClass.DETRACTOR
+            )
+            content[i] = latest.csat_class in (CsatClass.SATISFIED, CsatClass.DELIGHTED) or (
+                latest.nps_class in (NpsClass.PASSIVE, NpsClass.PROMOTER)
+            )
+            delighted[i] = latest.csat_class == CsatClass.DELIGHTED or (
+                latest.nps_class == NpsClass.PROMOTER
+            )
+    return {
+        TierSatisfaction.NOT_UNHAPPY: ~unhappy,
+        TierSatisfaction.SATISFIED: content & ~unhappy,
+        TierSatisfaction.DELIGHTED: delighted & ~unhappy,
+    }
 
 
 def _share_of_business(scores: pipeline.Scores) -> NDArray[np.float64]:
@@ -171,54 +253,54 @@ def _share_of_business(scores: pipeline.Scores) -> NDArray[np.float64]:
     return share
 
 
-def _rows(
+def _write_scores(
+    model: type[CustomerScore] | type[CompanyScore],
     scores: pipeline.Scores,
     run: ModelRun,
-    tiers: list[LoyaltyTier | None],
-    share: NDArray[np.float64],
-) -> Iterator[list[CustomerScore]]:
-    batch: list[CustomerScore] = []
-    for i in range(scores.customer.size):
-        batch.append(
-            CustomerScore(
-                contact_id=int(scores.customer[i]),
-                run=run,
-                first_order_on=date.fromordinal(int(scores.first_day[i])),
-                last_order_on=date.fromordinal(int(scores.last_day[i])),
-                purchases=int(scores.purchases[i]),
-                spend=_money(scores.spend[i]) or Decimal(0),
-                recency_days=int(scores.recency_days[i]),
-                recency_score=int(scores.rfm.recency[i]),
-                frequency_score=int(scores.rfm.frequency[i]),
-                monetary_score=int(scores.rfm.monetary[i]),
-                segment=str(scores.rfm.segment[i]),
-                expected_purchases=_number(scores.expected_purchases[i]),
-                p_alive=_number(scores.p_alive[i]),
-                churn_risk=_number(scores.churn_risk[i]),
-                expected_order_value=_money(scores.expected_order_value[i]),
-                lifetime_value=_money(scores.lifetime_value[i]),
-                value_percentile=_number(scores.value_percentile[i]),
-                valuable_at_risk=bool(scores.valuable_at_risk[i]),
-                recent_spend=_money(scores.recent_spend[i]) or Decimal(0),
-                share_of_business=_number(share[i]),
-                loyalty_tier=tiers[i],
-            )
-        )
-        if len(batch) == WRITE_BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    *,
+    key: str,
+    tiers: NDArray[np.int64],
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Insert every score row at once, column by column, by the database's bulk path."""
+    BulkWriter(progress=False).insert(
+        model,
+        {
+            key: scores.customer,
+            "run_id": run.pk,
+            "first_order_on": columns.date_strings(scores.first_day),
+            "last_order_on": columns.date_strings(scores.last_day),
+            "purchases": scores.purchases,
+            "spend": _money(scores.spend, default=0.0),
+            "recency_days": scores.recency_days,
+            "recency_score": scores.rfm.recency,
+            "frequency_score": scores.rfm.frequency,
+            "monetary_score": scores.rfm.monetary,
+            "segment": scores.rfm.segment.astype(str),
+            "expected_purchases": _numbers(scores.expected_purchases),
+            "p_alive": _numbers(scores.p_alive),
+            "churn_risk": _numbers(scores.churn_risk),
+            "expected_order_value": _money(scores.expected_order_value),
+            "lifetime_value": _money(scores.lifetime_value),
+            "value_percentile": _numbers(scores.value_percentile),
+            "valuable_at_risk": scores.valuable_at_risk,
+            "recent_spend": _money(scores.recent_spend, default=0.0),
+            "loyalty_tier_id": [tier or None for tier in tiers.tolist()],
+            **(extra or {}),
+        },
+        rows=int(scores.customer.size),
+    )
 
 
-def _number(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
+def _numbers(values: NDArray[np.float64]) -> list[float | None]:
+    """Floats for the database, None where the model gave no number."""
+    return [v if math.isfinite(v) else None for v in values.tolist()]
 
 
-def _money(value: float) -> Decimal | None:
-    if not np.isfinite(value):
-        return None
-    return Decimal(repr(float(value))).quantize(CENT)
+def _money(values: NDArray[np.float64], default: float | None = None) -> list[float | None]:
+    """Cents as the database's decimal columns store them (the ORM reads them as Decimal)."""
+    rounded = np.round(values.astype(np.float64), 2).tolist()
+    return [v if math.isfinite(v) else default for v in rounded]
 
 
 def follow_up_offer(actor: User, offer: NextBestOffer) -> Task:
@@ -253,6 +335,39 @@ def follow_up_offer(actor: User, offer: NextBestOffer) -> Task:
     return task
 
 
+def deal_from_offer(actor: User, offer: NextBestOffer) -> Deal:
+    """Open a deal for the offered product, in the default pipeline, and remember it.
+
+    Like a follow-up task, the offer is then not made again for a while.
+    """
+    authorise(actor, Action.VIEW, offer.contact)
+    contact = offer.contact
+    owner = contact.owner if contact.owner and contact.owner.is_active else actor
+    with transaction.atomic():
+        deal = sales_services.create_deal(
+            actor,
+            DealInput(
+                name=f"{offer.product.name} for {contact}"[:200],
+                expected_close=timezone.localdate() + timedelta(days=30),
+                contact=contact,
+                owner=owner,
+                source=DealSource.EXISTING,
+                next_step=offer.explanation[:200],
+                lines=[LineInput(product=offer.product, quantity=Decimal(1))],
+            ),
+            reason="Next best offer",
+        )
+        OfferAction.objects.create(
+            contact=contact,
+            product=offer.product,
+            kind="deal",
+            created_at=timezone.now(),
+            created_by=actor,
+        )
+        offer.delete()
+    return deal
+
+
 # --- loyalty tiers ---------------------------------------------------------------
 
 
@@ -263,6 +378,7 @@ def save_tier(
     name: str,
     min_lifetime_value: Decimal,
     min_tenure_days: int,
+    min_satisfaction: str = "",
     privileges: str = "",
 ) -> LoyaltyTier:
     """Create or change a tier; customers move at the next refresh."""
@@ -277,12 +393,15 @@ def save_tier(
         errors["min_lifetime_value"] = ["Zero or more."]
     if min_tenure_days < 0:
         errors["min_tenure_days"] = ["Zero or more days."]
+    if min_satisfaction not in TierSatisfaction.values:
+        errors["min_satisfaction"] = [f"Not a satisfaction level: {min_satisfaction}."]
     if errors:
         raise ValidationError(errors)
     target = tier or LoyaltyTier()
     target.name = name
     target.min_lifetime_value = min_lifetime_value
     target.min_tenure_days = min_tenure_days
+    target.min_satisfaction = min_satisfaction
     target.privileges = privileges.strip()
     target.save()
     return target
@@ -291,3 +410,62 @@ def save_tier(
 def delete_tier(actor: User, tier: LoyaltyTier) -> None:
     authorise(actor, Action.DELETE, LoyaltyTier)
     tier.delete()
+
+
+# --- offer rules -------------------------------------------------------------------
+
+LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
+
+
+def save_offer_rule(
+    actor: User,
+    rule: OfferRule | None,
+    *,
+    product: Product | None,
+    category: str,
+    languages: Sequence[str] = (),
+    countries: Sequence[str] = (),
+    segments: Sequence[str] = (),
+    note: str = "",
+) -> OfferRule:
+    """Create or change who may be offered a product or category; applies at the next refresh."""
+    authorise(actor, Action.CHANGE, OfferRule)
+    category = " ".join(category.split())
+    errors: dict[str, list[str]] = {}
+    if (product is None) == (not category):
+        errors["product"] = ["Choose a product or name a category (one of the two)."]
+    elif (
+        category
+        and not Product.objects.filter(category__iexact=category, deleted_at__isnull=True).exists()
+    ):
+        errors["category"] = [f"No product is in the category {category}."]
+    clean_languages = sorted({code.strip().lower() for code in languages if code.strip()})
+    bad = [code for code in clean_languages if not LANGUAGE_TAG.match(code)]
+    if bad:
+        errors["languages"] = [f"Not a language code: {', '.join(bad)} (e.g. de, fr-CA)."]
+    clean_countries = sorted({code.strip().upper() for code in countries if code.strip()})
+    bad = [code for code in clean_countries if code not in phonenumbers.SUPPORTED_REGIONS]
+    if bad:
+        errors["countries"] = [f"Not a country code: {', '.join(bad)} (ISO 3166, e.g. DE)."]
+    clean_segments = sorted({code.strip() for code in segments if code.strip()})
+    bad = [code for code in clean_segments if code not in {str(s) for s in SEGMENT_LABELS}]
+    if bad:
+        errors["segments"] = [f"Not a segment: {', '.join(bad)}."]
+    if not errors and not (clean_languages or clean_countries or clean_segments):
+        errors["languages"] = ["Give at least one language, country or segment."]
+    if errors:
+        raise ValidationError(errors)
+    target = rule or OfferRule()
+    target.product = product
+    target.category = "" if product is not None else category
+    target.languages = clean_languages
+    target.countries = clean_countries
+    target.segments = clean_segments
+    target.note = note.strip()[:300]
+    target.save()
+    return target
+
+
+def delete_offer_rule(actor: User, rule: OfferRule) -> None:
+    authorise(actor, Action.DELETE, OfferRule)
+    rule.delete()

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 
 from rapport.core.permissions import Action, can, require
 from rapport.insights import charts, queries, services
-from rapport.insights.forms import TierForm
-from rapport.insights.models import LoyaltyTier, ModelRun
+from rapport.insights.forms import OfferRuleForm, TierForm
+from rapport.insights.models import LoyaltyTier, ModelRun, OfferRule
 from rapport.insights.rfm import GRID, SEGMENT_LABELS
 from rapport.users.models import signed_in
 
@@ -120,6 +120,20 @@ def follow_up(request: HttpRequest, offer_id: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def offer_deal(request: HttpRequest, offer_id: int) -> HttpResponse:
+    user = signed_in(request)
+    offer = get_object_or_404(queries.offers(user), pk=offer_id)
+    try:
+        deal = services.deal_from_offer(user, offer)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("customers:contact", offer.contact_id)
+    messages.success(request, f"Deal opened: {deal.name}.")
+    return redirect("sales:deal", deal.pk)
+
+
+@login_required
 def tiers(request: HttpRequest) -> HttpResponse:
     """Admins define loyalty tiers; everyone who sees customers may read them."""
     user = signed_in(request)
@@ -156,3 +170,35 @@ def tiers(request: HttpRequest) -> HttpResponse:
         "currency": settings.BASE_CURRENCY,
     }
     return render(request, "insights/tiers.html", context)
+
+
+@login_required
+def offer_rules(request: HttpRequest) -> HttpResponse:
+    """Admins say who may be offered what; everyone who sees customers may read the rules."""
+    user = signed_in(request)
+    require(user, Action.VIEW, OfferRule)
+    form = OfferRuleForm()
+    if request.method == "POST":
+        require(user, Action.CHANGE, OfferRule)
+        if request.POST.get("delete"):
+            rule = get_object_or_404(OfferRule, pk=request.POST.get("id"))
+            services.delete_offer_rule(user, rule)
+            messages.success(request, "Rule deleted; offers change at the next refresh.")
+            return redirect("insights:offer-rules")
+        form = OfferRuleForm(request.POST)
+        if form.is_valid():
+            try:
+                services.save_offer_rule(user, None, **form.cleaned_data)
+            except ValidationError as error:
+                for field, problems in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                messages.success(request, "Rule saved; offers change at the next refresh.")
+                return redirect("insights:offer-rules")
+    context = {
+        "rules": OfferRule.objects.select_related("product"),
+        "segment_labels": {str(key): label for key, label in SEGMENT_LABELS.items()},
+        "form": form,
+        "may_change": can(user, Action.CHANGE, OfferRule),
+    }
+    return render(request, "insights/offer_rules.html", context)

@@ -7,4 +7,4 @@ class MarketingConfig(AppConfig):
     verbose_name = "Marketing"
 
     def ready(self) -> None:
-        pass
+        from rapport.marketing import demo, navigation, permissions, rules, tasks  # noqa: F401

@@ -1,4 +1,5 @@
-"""Demo tasks: for each demo colleague some overdue, some today, some coming, some repeating.
+"""Demo tasks (for each demo colleague some overdue, some today, some coming, some repeating)
+and customer reminders (sent, skipped, due now, failed, retrying).
 
 Bulk-inserted with their history rows, as the services would have written them.
 """
@@ -13,9 +14,15 @@ from django.conf import settings
 from simple_history.utils import bulk_create_with_history
 
 from rapport.core.demo import DemoContext, register
+from rapport.customers.choices import ConsentChannel, ConsentPurpose
 from rapport.customers.models import Contact
+from rapport.customers.services import may_contact
+from rapport.interactions.choices import Channel, Direction, InteractionKind
+from rapport.interactions.services import record_interaction
 from rapport.reminders.choices import Priority
-from rapport.reminders.models import Task
+from rapport.reminders.models import ServiceReminder, Task
+from rapport.reminders.outreach_choices import ReminderKind, ReminderStatus
+from rapport.trading.models import Asset
 
 BATCH = 2000
 TITLES = [
@@ -100,4 +107,96 @@ def _task(
         series_start=due_at if rule else None,
         created_at=now,
         updated_at=now,
+    )
+
+
+# --- customer reminders ------------------------------------------------------------------
+
+PAST_REMINDERS = 300  # of the units serviced in the last year: the reminder that preceded it
+SHOWCASE_FAILURES = 2  # of the reminders in the window: failed ones, and ones being retried
+
+
+@register(45, "customer reminders")
+def load_reminders(context: DemoContext) -> None:
+    """Past reminders as the job would have left them, and the ones due now.
+
+    Units serviced in the past year had their reminder a month before: sent
+    (and on the timeline) where the customer agreed to service e-mails,
+    skipped where not. The reminders in today's window are planned by the
+    real planner and left to the worker, but for a few that show what a
+    failure and a retry look like.
+    """
+    from rapport.reminders import outreach
+
+    today = context.now.date()
+    days_ahead = settings.SERVICE_REMINDER_DAYS_AHEAD
+    serviced = list(
+        Asset.objects.live()
+        .filter(
+            contact__isnull=False,
+            last_serviced_on__gt=today - timedelta(days=365),
+            last_serviced_on__lte=today - timedelta(days=days_ahead),
+        )
+        .select_related("product", "contact", "company")
+        .order_by("id")[:PAST_REMINDERS]
+    )
+    sent = skipped = 0
+    for asset in serviced:
+        assert asset.last_serviced_on is not None
+        assert asset.contact is not None
+        due = asset.last_serviced_on
+        at = datetime.combine(
+            due - timedelta(days=days_ahead), time(6, 0), tzinfo=context.now.tzinfo
+        )
+        reminder = ServiceReminder(
+            asset=asset, kind=ReminderKind.SERVICE, due_date=due, attempts=1, last_attempt_at=at
+        )
+        contact = asset.contact
+        if contact.email and may_contact(
+            contact, channel=ConsentChannel.EMAIL, purpose=ConsentPurpose.SERVICE
+        ):
+            reminder.status, reminder.sent_at = ReminderStatus.SENT, at
+            reminder.contact, reminder.recipient = contact, contact.email
+            sent += 1
+        else:
+            reminder.status = ReminderStatus.SKIPPED
+            reminder.skip_reason = f"{contact} has not agreed to service e-mails."
+            skipped += 1
+        reminder.save()
+        ServiceReminder.objects.filter(pk=reminder.pk).update(created_at=at, updated_at=at)
+        if reminder.status == ReminderStatus.SENT:
+            subject, body = outreach.compose(reminder, asset, contact)
+            entry = record_interaction(
+                None,
+                kind=InteractionKind.REMINDER,
+                subject=subject,
+                body=body,
+                contact=contact,
+                company=asset.company,
+                occurred_at=at,
+                channel=Channel.EMAIL,
+                direction=Direction.OUTBOUND,
+                source=reminder,
+                dedupe_key=f"service-reminder:{reminder.pk}",
+            )
+            ServiceReminder.objects.filter(pk=reminder.pk).update(interaction=entry)
+    planned = outreach.plan_reminders(today=today)
+    waiting = list(ServiceReminder.objects.filter(status=ReminderStatus.PENDING).order_by("id"))
+    for reminder in waiting[:SHOWCASE_FAILURES]:
+        ServiceReminder.objects.filter(pk=reminder.pk).update(
+            status=ReminderStatus.FAILED,
+            attempts=outreach.MAX_ATTEMPTS,
+            last_attempt_at=context.now - timedelta(hours=2),
+            next_attempt_at=None,
+            last_error="The mail server refused the address (550 5.1.1 mailbox unavailable).",
+        )
+    for reminder in waiting[SHOWCASE_FAILURES : 2 * SHOWCASE_FAILURES]:
+        ServiceReminder.objects.filter(pk=reminder.pk).update(
+            attempts=2,
+            last_attempt_at=context.now - timedelta(minutes=5),
+            next_attempt_at=context.now + outreach.backoff(2),
+            last_error="The mail server could not be reached (connection refused).",
+        )
+    context.say(
+        f"  {sent} reminders sent and {skipped} skipped in the past year, {planned} due now"
     )

@@ -1,6 +1,6 @@
 """Tasks people do (call back, send the quote), and the private calendar feed of them.
 
-Customer-facing reminders (service due, renewals) will live here too, as
+Customer-facing reminders (service due, warranty end, renewal) live here too, as
 ``ServiceReminder``; ``Task`` is only what colleagues have to do.
 """
 
@@ -11,6 +11,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from rapport.core.models import CustomerRecord
@@ -110,6 +111,9 @@ class Task(CustomerRecord):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("reminders:task", args=[self.pk])
 
     @property
     def is_done(self) -> bool:
@@ -245,6 +249,10 @@ class ServiceReminder(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.due_date:%Y-%m-%d} of asset {self.asset_id}"
+
+    def get_absolute_url(self) -> str:
+        """A reminder is shown, with its delivery state, on its unit's page."""
+        return reverse("trading:asset", args=[self.asset_id]) + "#reminders"
 
 
 class ReminderTemplate(TimestampedModel, VersionedModel):

@@ -60,11 +60,11 @@ from rapport.users.models import User
 
 logger = logging.getLogger(__name__)
 
-# Which date of an asset each kind reminds of. Renewal has none yet: assets carry
-# no contract or subscription end, so renewal reminders are not planned.
+# Which date of an asset each kind reminds of.
 SOURCES: dict[str, str] = {
     ReminderKind.SERVICE: "next_service_due",
     ReminderKind.WARRANTY: "warranty_end",
+    ReminderKind.RENEWAL: "renewal_on",
 }
 MAX_ATTEMPTS = 5
 FIRST_RETRY = timedelta(minutes=10)  # then 20, 40, 80 minutes
@@ -79,7 +79,15 @@ BOOKING_PHONE_LENGTH = 60  # ReminderTemplate.booking_phone
 # The fixed context of every reminder e-mail: these names, with these attributes.
 CONTEXT_NAMES: dict[str, tuple[str, ...]] = {
     "contact": ("name", "first_name", "last_name", "email"),
-    "asset": ("serial", "bought_on", "installed_on", "warranty_end", "next_service_due", "company"),
+    "asset": (
+        "serial",
+        "bought_on",
+        "installed_on",
+        "warranty_end",
+        "renewal_on",
+        "next_service_due",
+        "company",
+    ),
     "product": ("name", "sku", "category"),
     "due_date": (),
     "booking_url": (),
@@ -111,9 +119,10 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     ReminderKind.RENEWAL: (
         "Your {{ product.name }} is up for renewal on {{ due_date|date:'j F Y' }}",
         "Hello {{ contact.first_name|default:contact.name }},\n\n"
-        "your {{ product.name }} is up for renewal on {{ due_date|date:'j F Y' }}.\n"
-        + _HOW_TO_BOOK
-        + "\nKind regards\n",
+        "the contract of your {{ product.name }}"
+        "{% if asset.serial %} (serial number {{ asset.serial }}){% endif %} "
+        "is up for renewal on {{ due_date|date:'j F Y' }}. Tell us if anything should change; "
+        "otherwise it renews as it is.\n" + _HOW_TO_BOOK + "\nKind regards\n",
     ),
 }
 
@@ -129,6 +138,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "bought_on": date(2024, 3, 1),
         "installed_on": date(2024, 3, 8),
         "warranty_end": date(2026, 3, 1),
+        "renewal_on": date(2026, 3, 8),
         "next_service_due": date(2026, 3, 8),
         "company": "Example Ltd",
     },
@@ -188,7 +198,7 @@ def template_for(kind: str) -> ReminderTemplate:
 
 
 def templates_in_use() -> list[ReminderTemplate]:
-    """The e-mails of the kinds Rapport sends (renewal has no date source yet)."""
+    """The e-mails of the kinds Rapport sends."""
     return [template_for(kind) for kind in SOURCES]
 
 
@@ -455,10 +465,7 @@ def _attempt(held: Claim) -> str:
         return _skip(held, f"{contact} has no e-mail address.")
     if not may_contact(contact, channel=ConsentChannel.EMAIL, purpose=ConsentPurpose.SERVICE):
         return _skip(held, f"{contact} has not agreed to service e-mails.")
-    template = template_for(reminder.kind)
-    context = email_context(reminder, asset, contact, template)
-    subject = _subject(template.subject, context)
-    body = _render(template.body, context, strict=False)
+    subject, body = compose(reminder, asset, contact)
     message_id = make_msgid(domain=str(DNS_NAME))
     try:
         EmailMessage(
@@ -501,6 +508,13 @@ def _attempt(held: Claim) -> str:
     return ReminderStatus.SENT
 
 
+def compose(reminder: ServiceReminder, asset: Asset, contact: Contact) -> tuple[str, str]:
+    """Subject and text of the e-mail of ``reminder``, from its kind's template as it is now."""
+    template = template_for(reminder.kind)
+    context = email_context(reminder, asset, contact, template)
+    return _subject(template.subject, context), _render(template.body, context, strict=False)
+
+
 def recipient_of(asset: Asset) -> Contact | None:
     """The asset's contact; for a company's unit, the company's primary contact.
 
@@ -541,6 +555,7 @@ def email_context(
             "bought_on": asset.bought_on,
             "installed_on": asset.installed_on,
             "warranty_end": asset.warranty_end,
+            "renewal_on": asset.renewal_on,
             "next_service_due": asset.next_service_due,
             "company": asset.company.name if asset.company is not None else "",
         },

@@ -8,8 +8,6 @@ class ReminderKind(models.TextChoices):
 
     SERVICE = "service", "Service due"
     WARRANTY = "warranty", "Warranty ends"
-    # No date on an asset says when a contract renews yet; the kind is here so that
-    # the model, the template editor and the API need no change when one does.
     RENEWAL = "renewal", "Renewal"
 
 

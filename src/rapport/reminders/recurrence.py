@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule, rrulestr  # type: ignore[import-untyped,unused-ignore]
+from dateutil.rrule import rrulebase, rrulestr
 from django.core.exceptions import ValidationError
 
 # Sub-hourly rules make no sense for a to-do list and would flood it.
@@ -74,7 +74,7 @@ def wall_clock(day: date, at: time | None) -> datetime:
     return datetime.combine(day, at or time.min)
 
 
-def _parse(rule: str, start: datetime, zone: ZoneInfo) -> tuple[rrule, bool]:
+def _parse(rule: str, start: datetime, zone: ZoneInfo) -> tuple[rrulebase, bool]:
     """The parsed rule and whether it runs on aware datetimes.
 
     dateutil wants a naive start for a local UNTIL and an aware one for a UTC

@@ -15,7 +15,7 @@ urlpatterns = [
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
 ]
 
-# Customer reminders (service due, warranty end): rapport.reminders.outreach_views.
+# Customer reminders (service due, warranty end, renewal): rapport.reminders.outreach_views.
 from rapport.reminders import outreach_views  # noqa: E402
 
 urlpatterns += [

@@ -7,4 +7,4 @@ class SalesConfig(AppConfig):
     verbose_name = "Sales pipeline"
 
     def ready(self) -> None:
-        pass
+        from rapport.sales import demo, navigation, panels, permissions, search  # noqa: F401

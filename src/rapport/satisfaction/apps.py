@@ -7,4 +7,11 @@ class SatisfactionConfig(AppConfig):
     verbose_name = "Satisfaction surveys"
 
     def ready(self) -> None:
-        pass
+        from rapport.satisfaction import (  # noqa: F401
+            demo,
+            navigation,
+            panels,
+            permissions,
+            search,
+            tasks,
+        )

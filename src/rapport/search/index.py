@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.db.models.functions import Length
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -132,13 +133,21 @@ def find(kind: str, text: str, *, limit: int) -> list[int]:
     if not query:
         return []
     found = _match(kind, [[token] for token in query], limit)
-    if len(found) >= limit:
+    if len(found) >= limit or _is_exact(text):
         return found
     widened = [[token, *similar_words(token)] for token in query]
     if all(len(group) == 1 for group in widened):
         return found
     extra = [object_id for object_id in _match(kind, widened, limit) if object_id not in found]
     return (found + extra)[:limit]
+
+
+def _is_exact(text: str) -> bool:
+    """E-mail addresses and phone numbers are typed or pasted whole: no typo widening.
+
+    Widening them cost a second, much wider full-text query on every such search.
+    """
+    return "@" in text or bool(PHONE_QUERY.match(text.strip()))
 
 
 def query_tokens(text: str) -> list[str]:
@@ -205,9 +214,12 @@ def _trigram_candidates(token: str) -> list[str]:
             [token, token],
         )
         words = [row[0] for row in cursor.fetchall()]
-    # pg_trgm misses transpositions in short words ("smtih"); add same-prefix words.
+    # pg_trgm misses transpositions in short words ("smtih", "rsaova"): add the words
+    # with the same first letter and about the same length.
     words += list(
-        SearchTerm.objects.filter(term__startswith=token[:2]).values_list("term", flat=True)[:500]
+        SearchTerm.objects.annotate(size=Length("term"))
+        .filter(term__startswith=token[:1], size__gte=len(token) - 2, size__lte=len(token) + 2)
+        .values_list("term", flat=True)[:2000]
     )
     return words
 

@@ -7,4 +7,4 @@ class ServiceConfig(AppConfig):
     verbose_name = "Service desk"
 
     def ready(self) -> None:
-        pass
+        from rapport.service import demo, navigation, panels, permissions, search, tasks  # noqa: F401

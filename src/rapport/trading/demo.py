@@ -424,6 +424,7 @@ def _insert(context: DemoContext, plans: list[PlannedOrder]) -> None:
                 warranty_end=add_months(planned.installed_on, product.warranty_months)
                 if product.warranty_months
                 else None,
+                renewal_on=_next_renewal(product, planned.installed_on, context.now.date()),
                 last_serviced_on=planned.last_serviced_on,
                 next_service_due=None
                 if planned.replaced_by is not None
@@ -605,3 +606,13 @@ def _bulk(rows: list[Any], model: Any, *, history: bool = True) -> None:
             )
         else:
             model.objects.bulk_create(batch, batch_size=BATCH)
+
+
+def _next_renewal(product: Product, installed_on: date, today: date) -> date | None:
+    """The coming renewal of a unit whose contract was renewed every term so far."""
+    if not product.renewal_months:
+        return None
+    terms = 1
+    while (renews := add_months(installed_on, product.renewal_months * terms)) < today:
+        terms += 1
+    return renews

@@ -87,6 +87,9 @@ class AssetFilterSet(ListFilterSet):
     due_before = django_filters.DateFilter(
         field_name="next_service_due", lookup_expr="lte", widget=DATE, label="Service due by"
     )
+    renews_before = django_filters.DateFilter(
+        field_name="renewal_on", lookup_expr="lte", widget=DATE, label="Renews by"
+    )
     product = django_filters.NumberFilter(field_name="product_id", label="Product id")
     contact = django_filters.NumberFilter(field_name="contact_id", label="Contact id")
     company = django_filters.NumberFilter(field_name="company_id", label="Company id")
@@ -102,7 +105,7 @@ class AssetFilterSet(ListFilterSet):
 
     class Meta:
         model = Asset
-        fields = ["q", "due", "due_before", "category", "under_warranty"]
+        fields = ["q", "due", "due_before", "renews_before", "category", "under_warranty"]
 
     def search(self, queryset: QuerySet[Asset], name: str, value: str) -> QuerySet[Asset]:
         value = value.strip()

@@ -84,6 +84,9 @@ class AssetForm(forms.Form):
     bought_on = forms.DateField(widget=DATE)
     installed_on = forms.DateField(widget=DATE, required=False)
     warranty_end = forms.DateField(widget=DATE, required=False)
+    renewal_on = forms.DateField(
+        widget=DATE, required=False, label="Renews on", help_text="Contract or subscription"
+    )
     last_serviced_on = forms.DateField(widget=DATE, required=False)
     next_service_due = forms.DateField(
         widget=DATE, required=False, help_text="Computed; change it to postpone"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from rapport.catalog.models import PRICE_DIGITS, Product
@@ -65,6 +66,9 @@ class Order(CustomerRecord):
 
     def __str__(self) -> str:
         return f"Order {self.number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("trading:order", args=[self.pk])
 
     @property
     def customer(self) -> Contact | Company:
@@ -133,6 +137,10 @@ class Delivery(TimestampedModel, VersionedModel):
     def __str__(self) -> str:
         return f"Delivery of {self.order.number}"
 
+    def get_absolute_url(self) -> str:
+        """Deliveries have no page of their own: their row on the order's page."""
+        return reverse("trading:order", args=[self.order_id]) + f"#delivery-{self.pk}"
+
 
 class Asset(CustomerRecord):
     """The installed base: one unit of a product a customer owns.
@@ -162,6 +170,8 @@ class Asset(CustomerRecord):
     bought_on = models.DateField()
     installed_on = models.DateField(null=True, blank=True)
     warranty_end = models.DateField(null=True, blank=True)
+    # When the contract or subscription of the unit renews (from the product's term).
+    renewal_on = models.DateField(null=True, blank=True)
     last_serviced_on = models.DateField(null=True, blank=True)
     next_service_due = models.DateField(null=True, blank=True)
     replaced_by = models.ForeignKey(
@@ -186,6 +196,17 @@ class Asset(CustomerRecord):
                 condition=Q(deleted_at__isnull=True, next_service_due__isnull=False),
                 name="asset_service_due_idx",
             ),
+            # The same job, for warranty ends and renewals.
+            models.Index(
+                fields=["warranty_end", "id"],
+                condition=Q(deleted_at__isnull=True, warranty_end__isnull=False),
+                name="asset_warranty_end_idx",
+            ),
+            models.Index(
+                fields=["renewal_on", "id"],
+                condition=Q(deleted_at__isnull=True, renewal_on__isnull=False),
+                name="asset_renewal_idx",
+            ),
             models.Index(fields=["contact", "product"], name="asset_contact_idx"),
             models.Index(fields=["company", "product"], name="asset_company_idx"),
             models.Index(fields=["product", "bought_on"], name="asset_product_idx"),
@@ -197,6 +218,9 @@ class Asset(CustomerRecord):
     def __str__(self) -> str:
         serial = f" #{self.serial}" if self.serial else ""
         return f"{self.product.name}{serial}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("trading:asset", args=[self.pk])
 
     @property
     def customer(self) -> Contact | Company:

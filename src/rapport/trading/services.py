@@ -51,8 +51,8 @@ ORDER_FIELDS = frozenset({"contact", "company", "order_date", "currency", "notes
 # Fields that change what was sold: only while the order is a quote or just placed.
 SALE_FIELDS = frozenset({"contact", "company", "order_date", "currency"})
 ASSET_FIELDS = frozenset(
-    {"serial", "bought_on", "installed_on", "warranty_end", "last_serviced_on", "notes",
-     "next_service_due"}
+    {"serial", "bought_on", "installed_on", "warranty_end", "renewal_on", "last_serviced_on",
+     "notes", "next_service_due"}
 )  # fmt: skip
 
 
@@ -419,6 +419,7 @@ class AssetInput:
     serial: str = ""
     installed_on: date | None = None
     warranty_end: date | None = None
+    renewal_on: date | None = None
     last_serviced_on: date | None = None
     notes: str = ""
 
@@ -448,6 +449,11 @@ def warranty_end(product: Product, start: date) -> date | None:
     return add_months(start, product.warranty_months) if product.warranty_months else None
 
 
+def renewal_on(product: Product, start: date) -> date | None:
+    """The first renewal of a unit's contract: one product term after ``start``."""
+    return add_months(start, product.renewal_months) if product.renewal_months else None
+
+
 def create_asset(actor: User | None, data: AssetInput, *, reason: str = "Created") -> Asset:
     """Add a unit a customer owns that Rapport did not deliver (bought before, elsewhere)."""
     if data.product.kind != ProductKind.PRODUCT:
@@ -460,6 +466,7 @@ def create_asset(actor: User | None, data: AssetInput, *, reason: str = "Created
         bought_on=data.bought_on,
         installed_on=data.installed_on,
         warranty_end=data.warranty_end or warranty_end(data.product, data.bought_on),
+        renewal_on=data.renewal_on or renewal_on(data.product, data.bought_on),
         last_serviced_on=data.last_serviced_on,
         notes=data.notes,
     )
@@ -842,6 +849,7 @@ def _create_assets(actor: User | None, order: Order, on: date) -> list[Asset]:
                     bought_on=order.order_date,
                     installed_on=on,
                     warranty_end=warranty_end(product, on),
+                    renewal_on=renewal_on(product, on),
                     next_service_due=next_service_due(
                         product, bought_on=order.order_date, installed_on=on
                     ),

@@ -38,6 +38,7 @@ ASSETS = ListSpec(
         Column("bought_on", "Bought", sort="bought_on"),
         Column("installed_on", "Installed", sort="installed_on", default=False),
         Column("warranty_end", "Warranty until", sort="warranty_end", default=False),
+        Column("renewal_on", "Renews on", sort="renewal_on", default=False),
         Column("last_serviced_on", "Last service", sort="last_serviced_on"),
         Column("next_service_due", "Next service due", sort="next_service_due"),
     ],

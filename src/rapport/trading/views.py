@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from rapport.catalog import queries as catalog_queries
-from rapport.catalog.views import errors_into, message_of
+from rapport.catalog.views import errors_into, message_of, trash_link, trash_page
 from rapport.core import audit
 from rapport.core.htmx import render_page_or_partial
 from rapport.core.lists import ListSpec, build_list, count_rows, csv_response, filtered_rows
@@ -98,10 +98,22 @@ def _export(
 
 @login_required
 def order_list(request: HttpRequest) -> HttpResponse:
-    return _list(
-        request, Order, tables.ORDERS, queries.orders, OrderFilterSet, ORDER_LIST,
-        [("trading:assets", "Installed base")],
-    )  # fmt: skip
+    links = [("trading:assets", "Installed base")]
+    links += trash_link(signed_in(request), "trading:order-trash")
+    return _list(request, Order, tables.ORDERS, queries.orders, OrderFilterSet, ORDER_LIST, links)
+
+
+@login_required
+def order_trash(request: HttpRequest) -> HttpResponse:
+    user = signed_in(request)
+    return trash_page(
+        request,
+        title="Orders",
+        rows=queries.orders(user, trash=True),
+        restore=services.restore_order,
+        list_url="trading:orders",
+        trash_url="trading:order-trash",
+    )
 
 
 @login_required
@@ -116,10 +128,22 @@ def order_export(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 def asset_list(request: HttpRequest) -> HttpResponse:
-    return _list(
-        request, Asset, tables.ASSETS, queries.assets, AssetFilterSet, ASSET_LIST,
-        [("trading:orders", "Orders")],
-    )  # fmt: skip
+    links = [("trading:orders", "Orders")]
+    links += trash_link(signed_in(request), "trading:asset-trash")
+    return _list(request, Asset, tables.ASSETS, queries.assets, AssetFilterSet, ASSET_LIST, links)
+
+
+@login_required
+def asset_trash(request: HttpRequest) -> HttpResponse:
+    user = signed_in(request)
+    return trash_page(
+        request,
+        title="Installed base",
+        rows=queries.assets(user, trash=True),
+        restore=services.restore_asset,
+        list_url="trading:assets",
+        trash_url="trading:asset-trash",
+    )
 
 
 @login_required
@@ -395,6 +419,7 @@ def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "bought_on",
                 "installed_on",
                 "warranty_end",
+                "renewal_on",
                 "last_serviced_on",
                 "next_service_due",
                 "notes",
@@ -409,8 +434,24 @@ def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_delete": may(user, Action.DELETE, asset),
         "service_form": ServiceForm(initial={"on": timezone.localdate()}),
         "history": audit.entries(asset.history, what="Unit"),
+        # Reminders build on the installed base; imported here so trading does not need them.
+        "reminders": _asset_reminders(user, asset),
     }
     return render(request, "trading/asset_detail.html", context)
+
+
+def _asset_reminders(user: User, asset: Asset) -> dict[str, Any] | None:
+    from rapport.reminders import outreach_queries
+    from rapport.reminders.models import ServiceReminder
+
+    state = outreach_queries.for_asset(user, asset)
+    if state is None:
+        return None
+    return {
+        "state": state,
+        "may_retry": can(user, Action.CHANGE, ServiceReminder),
+        "days_ahead": settings.SERVICE_REMINDER_DAYS_AHEAD,
+    }
 
 
 @login_required

@@ -61,7 +61,9 @@ TEAMS = [
 @register(10, "teams and users")
 def load(context: DemoContext) -> None:
     rng = context.rng
-    password = secrets.token_urlsafe(9)  # random on purpose: demo logins must not be guessable
+    # Random on purpose (demo logins must not be guessable), and long enough that the
+    # similarity check against a name or e-mail can never refuse it.
+    password = secrets.token_urlsafe(18)
     people: list[User] = []
     names = iter(
         rng.sample(

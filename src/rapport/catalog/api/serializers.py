@@ -36,7 +36,8 @@ class ProductSerializer(serializers.ModelSerializer[Product]):
         model = Product
         fields = [
             "id", "sku", "name", "category", "description", "kind", "unit_price", "currency",
-            "active", "service_interval_days", "warranty_months", "upgrade_to", "related",
+            "active", "service_interval_days", "warranty_months", "renewal_months", "upgrade_to",
+            "related",
             "version", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["id", "version", "created_at", "updated_at"]
@@ -51,7 +52,8 @@ class ProductListSerializer(serializers.ModelSerializer[Product]):
         model = Product
         fields = [
             "id", "sku", "name", "category", "kind", "unit_price", "currency", "active",
-            "service_interval_days", "warranty_months", "upgrade_to", "version", "updated_at",
+            "service_interval_days", "warranty_months", "renewal_months", "upgrade_to", "version",
+            "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 

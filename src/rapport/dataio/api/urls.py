@@ -1,3 +1,8 @@
-from django.urls import URLPattern, URLResolver
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from rapport.dataio.api import views
+
+router = SimpleRouter(trailing_slash=False)
+router.register("imports", views.ImportJobViewSet, basename="import-job")
+
+urlpatterns = router.urls

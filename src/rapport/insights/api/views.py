@@ -6,8 +6,8 @@ from rest_framework import mixins, viewsets
 
 from rapport.insights import queries
 from rapport.insights.api import serializers as s
-from rapport.insights.filtersets import CustomerScoreFilterSet
-from rapport.insights.models import CustomerScore, ModelRun
+from rapport.insights.filtersets import CompanyScoreFilterSet, CustomerScoreFilterSet
+from rapport.insights.models import CompanyScore, CustomerScore, ModelRun
 
 
 class CustomerScoreViewSet(
@@ -28,6 +28,26 @@ class CustomerScoreViewSet(
 
     def get_queryset(self) -> Any:
         return queries.scores(self.request.user)
+
+
+class CompanyScoreViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[CompanyScore]
+):
+    """Company scores from every order placed for a company; the id is the company's."""
+
+    permission_model = CompanyScore
+    lookup_field = "company"
+    lookup_value_regex = r"\d+"
+    serializer_class = s.CompanyScoreSerializer
+    filterset_class = CompanyScoreFilterSet
+    ordering_fields = (
+        "lifetime_value", "churn_risk", "p_alive", "expected_purchases", "spend",
+        "recency_days", "purchases", "company",
+    )  # fmt: skip
+    default_ordering = ("-lifetime_value",)
+
+    def get_queryset(self) -> Any:
+        return queries.company_scores(self.request.user)
 
 
 class ModelRunViewSet(

@@ -4,20 +4,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('interactions', '0001_timeline'),
+        ("interactions", "0001_timeline"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalinteraction',
-            name='kind',
-            field=models.CharField(choices=[('inquiry', 'Inquiry'), ('order', 'Order'), ('delivery', 'Delivery'), ('maintenance', 'Maintenance'), ('upgrade', 'Upgrade'), ('support', 'Support ticket'), ('email', 'E-mail'), ('call', 'Call'), ('meeting', 'Meeting'), ('note', 'Note'), ('survey', 'Survey'), ('campaign', 'Campaign'), ('reminder', 'Reminder'), ('deal', 'Deal'), ('task', 'Task'), ('lifecycle', 'Stage change')], max_length=20),
+            model_name="historicalinteraction",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("inquiry", "Inquiry"),
+                    ("order", "Order"),
+                    ("delivery", "Delivery"),
+                    ("maintenance", "Maintenance"),
+                    ("upgrade", "Upgrade"),
+                    ("support", "Support ticket"),
+                    ("email", "E-mail"),
+                    ("call", "Call"),
+                    ("meeting", "Meeting"),
+                    ("note", "Note"),
+                    ("survey", "Survey"),
+                    ("campaign", "Campaign"),
+                    ("reminder", "Reminder"),
+                    ("deal", "Deal"),
+                    ("task", "Task"),
+                    ("lifecycle", "Stage change"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='interaction',
-            name='kind',
-            field=models.CharField(choices=[('inquiry', 'Inquiry'), ('order', 'Order'), ('delivery', 'Delivery'), ('maintenance', 'Maintenance'), ('upgrade', 'Upgrade'), ('support', 'Support ticket'), ('email', 'E-mail'), ('call', 'Call'), ('meeting', 'Meeting'), ('note', 'Note'), ('survey', 'Survey'), ('campaign', 'Campaign'), ('reminder', 'Reminder'), ('deal', 'Deal'), ('task', 'Task'), ('lifecycle', 'Stage change')], max_length=20),
+            model_name="interaction",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("inquiry", "Inquiry"),
+                    ("order", "Order"),
+                    ("delivery", "Delivery"),
+                    ("maintenance", "Maintenance"),
+                    ("upgrade", "Upgrade"),
+                    ("support", "Support ticket"),
+                    ("email", "E-mail"),
+                    ("call", "Call"),
+                    ("meeting", "Meeting"),
+                    ("note", "Note"),
+                    ("survey", "Survey"),
+                    ("campaign", "Campaign"),
+                    ("reminder", "Reminder"),
+                    ("deal", "Deal"),
+                    ("task", "Task"),
+                    ("lifecycle", "Stage change"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -1,3 +1,9 @@
-from django.urls import URLPattern, URLResolver
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from rapport.marketing.api import views
+
+router = SimpleRouter(trailing_slash=False)
+router.register("segments", views.SegmentViewSet, basename="segment")
+router.register("campaigns", views.CampaignViewSet, basename="campaign")
+
+urlpatterns = router.urls

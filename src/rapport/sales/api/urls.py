@@ -1,3 +1,9 @@
-from django.urls import URLPattern, URLResolver
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from rapport.sales.api import views
+
+router = SimpleRouter(trailing_slash=False)
+router.register("pipelines", views.PipelineViewSet, basename="pipeline")
+router.register("deals", views.DealViewSet, basename="deal")
+
+urlpatterns = router.urls

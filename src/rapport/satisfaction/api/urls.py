@@ -1,3 +1,10 @@
-from django.urls import URLPattern, URLResolver
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from rapport.satisfaction.api import views
+
+router = SimpleRouter(trailing_slash=False)
+router.register("surveys", views.SurveyViewSet, basename="survey")
+router.register("survey-invitations", views.SurveyInvitationViewSet, basename="survey-invitation")
+router.register("survey-responses", views.SurveyResponseViewSet, basename="survey-response")
+
+urlpatterns = router.urls

@@ -171,8 +171,8 @@ class AssetSerializer(serializers.ModelSerializer[Asset]):
         model = Asset
         fields = [
             "id", "contact", "company", "product", "product_name", "order", "serial",
-            "bought_on", "installed_on", "warranty_end", "last_serviced_on", "next_service_due",
-            "replaced_by", "notes", "version", "created_at", "updated_at",
+            "bought_on", "installed_on", "warranty_end", "renewal_on", "last_serviced_on",
+            "next_service_due", "replaced_by", "notes", "version", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = [
             "id", "contact", "company", "product", "product_name", "order", "replaced_by",
@@ -192,6 +192,9 @@ class NewAssetSerializer(serializers.Serializer[Any]):
     bought_on = serializers.DateField()
     installed_on = serializers.DateField(required=False, allow_null=True, default=None)
     warranty_end = serializers.DateField(required=False, allow_null=True, default=None)
+    renewal_on = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text="default: bought_on + product term"
+    )
     last_serviced_on = serializers.DateField(required=False, allow_null=True, default=None)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 

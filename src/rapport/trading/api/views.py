@@ -301,3 +301,18 @@ class AssetViewSet(
             body.validated_data["notes"],
         )
         return self._read(asset)
+
+    @action(detail=False, methods=["get"])
+    def trash(self, request: Request) -> Response:
+        """Units in the trash (admins)."""
+        if not may_see_trash(request.user):
+            raise PermissionDenied("Only administrators see the trash.")
+        rows = self.paginate_queryset(queries.assets(request.user, Action.DELETE, trash=True))
+        return self.get_paginated_response(s.AssetSerializer(rows, many=True).data)
+
+    @extend_schema(request=None, responses={200: s.AssetSerializer})
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk: str) -> Response:
+        asset = get_object_or_404(queries.assets(request.user, Action.DELETE, trash=True), pk=pk)
+        services.restore_asset(signed_in(request), asset)
+        return self._read(asset)

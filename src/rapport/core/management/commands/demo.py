@@ -68,6 +68,8 @@ def _domain_models() -> list[type[models.Model]]:
             continue
         for model in config.get_models():
             is_history = model.__name__.startswith("Historical") and hasattr(model, "history_id")
-            if not is_history and not model._meta.proxy:
+            # Rows a migration puts in every database (a default pipeline) are not data.
+            is_set_up = getattr(model, "is_set_up_data", False)
+            if not is_history and not is_set_up and not model._meta.proxy:
                 found.append(model)
     return found

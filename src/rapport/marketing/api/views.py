@@ -1,0 +1,337 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from rapport.core.api.versioning import IF_MATCH_PARAMETER, VersionedRecordMixin
+from rapport.core.permissions import Action, may_see_trash
+from rapport.customers import queries as customer_queries
+from rapport.marketing import queries, rules, services
+from rapport.marketing.api import serializers as s
+from rapport.marketing.filtersets import CampaignFilterSet, SegmentFilterSet
+from rapport.marketing.models import Campaign, Segment
+from rapport.users.models import signed_in
+
+ETAG_WRITES = extend_schema_view(
+    partial_update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
+    destroy=extend_schema(parameters=[IF_MATCH_PARAMETER]),
+)
+
+
+def _page(view: Any, rows: Any, request: Request) -> Any:
+    """A keyset page of rows of another model than the view's (members, messages)."""
+    return view.paginator.paginate_queryset(rows, request, view=view)
+
+
+@ETAG_WRITES
+class SegmentViewSet(
+    VersionedRecordMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[Segment],
+):
+    """Segments: dynamic rule sets evaluated on every use, or static hand-picked lists.
+
+    Members are the contacts the caller may see."""
+
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    permission_model = Segment
+    permission_actions = {
+        "members": Action.VIEW,
+        "count": Action.VIEW,
+        "count_rules": Action.VIEW,
+        "add_members": Action.CHANGE,
+        "remove_members": Action.CHANGE,
+        "restore": Action.DELETE,
+        "trash": Action.DELETE,
+    }
+    filterset_class: Any = SegmentFilterSet
+    ordering_fields = ("name", "updated_at", "id")
+    default_ordering = ("name",)
+
+    def get_queryset(self) -> Any:
+        return queries.segments(self.request.user)
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "members":
+            return s.MemberSerializer
+        return {
+            "create": s.NewSegmentSerializer,
+            "partial_update": s.SegmentChangeSerializer,
+        }.get(self.action or "", s.SegmentSerializer)
+
+    def _read(self, segment: Segment, *, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.remember_etag(queries.segments(self.request.user).get(pk=segment.pk))
+        return Response(s.SegmentSerializer(fresh).data, status=code)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(s.SegmentSerializer(self.remember_etag(self.get_object())).data)
+
+    @extend_schema(request=s.NewSegmentSerializer, responses={201: s.SegmentSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = s.NewSegmentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        segment = services.create_segment(
+            signed_in(request),
+            name=data["name"],
+            description=data["description"],
+            kind=data["kind"],
+            rules_tree=data["rules"],
+        )
+        return self._read(segment, code=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.SegmentChangeSerializer, responses={200: s.SegmentSerializer})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        segment = self.get_object()
+        body = s.SegmentChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.update_segment(
+            signed_in(request),
+            segment,
+            dict(body.validated_data),
+            expected_version=self.expected_version(segment),
+        )
+        return self._read(segment)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Move the segment to the trash (not while a campaign to it is scheduled or running)."""
+        segment = self.get_object()
+        services.trash_segment(
+            signed_in(request), segment, expected_version=self.expected_version(segment)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={200: s.MemberSerializer(many=True)})
+    @action(
+        detail=True,
+        methods=["get"],
+        ordering_fields=("full_name", "created_at", "id"),
+        default_ordering=("full_name",),
+        filterset_class=None,
+    )
+    def members(self, request: Request, pk: str) -> Response:
+        """The segment's members the caller may see (keyset pages)."""
+        segment = self.get_object()
+        rows = _page(self, queries.members(request.user, segment), request)
+        return self.get_paginated_response(s.MemberSerializer(rows, many=True).data)
+
+    @extend_schema(responses={200: s.CountSerializer})
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def count(self, request: Request, pk: str) -> Response:
+        """How many members the caller may see (one query)."""
+        return Response({"count": queries.count_members(request.user, self.get_object())})
+
+    @extend_schema(request=s.RulesSerializer, responses={200: s.CountSerializer})
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="count",
+        pagination_class=None,
+        filterset_class=None,
+    )
+    def count_rules(self, request: Request) -> Response:
+        """Count a rule tree without saving it (what the editor's live count does)."""
+        body = s.RulesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        tree = rules.validate(body.validated_data["rules"])
+        return Response({"count": queries.contacts_matching(request.user, tree).count()})
+
+    def _contacts(self, request: Request) -> list[Any]:
+        body = s.ListMembersSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        ids = body.validated_data["contacts"]
+        return list(customer_queries.contacts(request.user).filter(pk__in=ids))
+
+    @extend_schema(request=s.ListMembersSerializer, responses={200: s.ChangedSerializer})
+    @action(detail=True, methods=["post"], url_path="add-members", pagination_class=None)
+    def add_members(self, request: Request, pk: str) -> Response:
+        """Add contacts (ids the caller may see) to a static list."""
+        segment = self.get_object()
+        added = services.add_to_list(signed_in(request), segment, self._contacts(request))
+        return Response({"changed": added})
+
+    @extend_schema(request=s.ListMembersSerializer, responses={200: s.ChangedSerializer})
+    @action(detail=True, methods=["post"], url_path="remove-members", pagination_class=None)
+    def remove_members(self, request: Request, pk: str) -> Response:
+        segment = self.get_object()
+        removed = services.remove_from_list(signed_in(request), segment, self._contacts(request))
+        return Response({"changed": removed})
+
+    @extend_schema(responses={200: s.SegmentSerializer(many=True)})
+    @action(detail=False, methods=["get"])
+    def trash(self, request: Request) -> Response:
+        """Segments in the trash (admins)."""
+        if not may_see_trash(request.user):
+            raise PermissionDenied("Only administrators see the trash.")
+        rows = self.paginate_queryset(queries.segments(request.user, Action.DELETE, trash=True))
+        return self.get_paginated_response(s.SegmentSerializer(rows, many=True).data)
+
+    @extend_schema(request=None, responses={200: s.SegmentSerializer})
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def restore(self, request: Request, pk: str) -> Response:
+        segment = get_object_or_404(
+            queries.segments(request.user, Action.DELETE, trash=True), pk=pk
+        )
+        services.restore_segment(signed_in(request), segment)
+        return self._read(segment)
+
+
+@ETAG_WRITES
+class CampaignViewSet(
+    VersionedRecordMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[Campaign],
+):
+    """E-mail campaigns to a segment: only contacts with marketing e-mail consent get them."""
+
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    permission_model = Campaign
+    permission_actions = {
+        "send": Action.CHANGE,
+        "schedule": Action.CHANGE,
+        "cancel": Action.CHANGE,
+        "test": Action.CHANGE,
+        "report": Action.VIEW,
+        "messages": Action.VIEW,
+    }
+    filterset_class: Any = CampaignFilterSet
+    ordering_fields = ("created_at", "name", "scheduled_at", "id")
+    default_ordering = ("-created_at",)
+
+    def get_queryset(self) -> Any:
+        return queries.campaigns(self.request.user)
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "messages":
+            return s.MessageSerializer
+        return {
+            "create": s.NewCampaignSerializer,
+            "partial_update": s.CampaignChangeSerializer,
+        }.get(self.action or "", s.CampaignSerializer)
+
+    def _read(self, campaign: Campaign, *, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.remember_etag(queries.campaigns(self.request.user).get(pk=campaign.pk))
+        return Response(s.CampaignSerializer(fresh).data, status=code)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(s.CampaignSerializer(self.remember_etag(self.get_object())).data)
+
+    @extend_schema(request=s.NewCampaignSerializer, responses={201: s.CampaignSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = s.NewCampaignSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        campaign = services.create_campaign(
+            signed_in(request), services.CampaignInput(**body.validated_data)
+        )
+        return self._read(campaign, code=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CampaignChangeSerializer, responses={200: s.CampaignSerializer})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        campaign = self.get_object()
+        body = s.CampaignChangeSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        services.update_campaign(
+            signed_in(request),
+            campaign,
+            dict(body.validated_data),
+            expected_version=self.expected_version(campaign),
+        )
+        return self._read(campaign)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        campaign = self.get_object()
+        services.trash_campaign(
+            signed_in(request), campaign, expected_version=self.expected_version(campaign)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=None, responses={200: s.CampaignSerializer}, parameters=[IF_MATCH_PARAMETER]
+    )
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def send(self, request: Request, pk: str) -> Response:
+        """Start sending now, in batches at the configured rate."""
+        campaign = self.get_object()
+        services.send_now(
+            signed_in(request), campaign, expected_version=self.expected_version(campaign)
+        )
+        return self._read(campaign)
+
+    @extend_schema(
+        request=s.ScheduleSerializer,
+        responses={200: s.CampaignSerializer},
+        parameters=[IF_MATCH_PARAMETER],
+    )
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def schedule(self, request: Request, pk: str) -> Response:
+        campaign = self.get_object()
+        body = s.ScheduleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.schedule_campaign(
+            signed_in(request),
+            campaign,
+            body.validated_data["at"],
+            expected_version=self.expected_version(campaign),
+        )
+        return self._read(campaign)
+
+    @extend_schema(
+        request=None, responses={200: s.CampaignSerializer}, parameters=[IF_MATCH_PARAMETER]
+    )
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def cancel(self, request: Request, pk: str) -> Response:
+        campaign = self.get_object()
+        services.cancel_campaign(
+            signed_in(request), campaign, expected_version=self.expected_version(campaign)
+        )
+        return self._read(campaign)
+
+    @extend_schema(request=s.TestSendSerializer, responses={200: s.TestSentSerializer})
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def test(self, request: Request, pk: str) -> Response:
+        """Send the message as one contact would get it to a colleague's address."""
+        campaign = self.get_object()
+        body = s.TestSendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        contact = get_object_or_404(
+            customer_queries.contacts(request.user), pk=body.validated_data["contact"]
+        )
+        address = services.send_test(
+            signed_in(request), campaign, to=body.validated_data["to"], contact=contact
+        )
+        return Response({"sent_to": address})
+
+    @extend_schema(responses={200: s.ReportSerializer})
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def report(self, request: Request, pk: str) -> Response:
+        """Sent, delivered, opened, clicked, unsubscribed, and orders attributed."""
+        return Response(s.ReportSerializer(queries.report(self.get_object())).data)
+
+    @extend_schema(responses={200: s.MessageSerializer(many=True)})
+    @action(
+        detail=True,
+        methods=["get"],
+        ordering_fields=("id", "sent_at"),
+        default_ordering=("id",),
+        filterset_class=None,
+    )
+    def messages(self, request: Request, pk: str) -> Response:
+        """One row per recipient with its state."""
+        campaign = self.get_object()
+        rows = _page(self, queries.messages(request.user, campaign), request)
+        return self.get_paginated_response(s.MessageSerializer(rows, many=True).data)

@@ -1,0 +1,50 @@
+from django.db import models
+
+
+class SegmentKind(models.TextChoices):
+    DYNAMIC = "dynamic", "Dynamic (rules)"
+    STATIC = "static", "Static list (hand-picked)"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class MessageState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    BOUNCED = "bounced", "Bounced"
+    FAILED = "failed", "Failed"
+
+
+class UnsubscribeSource(models.TextChoices):
+    ONE_CLICK = "one_click", "One-click (mail program)"
+    FOOTER = "footer", "Footer link"
+
+
+# Campaigns whose content and audience may still change.
+EDITABLE_CAMPAIGN_STATUSES = frozenset({CampaignStatus.DRAFT, CampaignStatus.SCHEDULED})
+
+
+class Trigger(models.TextChoices):
+    SCORE = "score", "An insight score crosses a threshold"
+    SERVICE_DUE = "service_due", "A unit is due for service"
+    BIRTHDAY = "birthday", "Birthday"
+
+
+class ActionType(models.TextChoices):
+    CREATE_TASK = "create_task", "Create a task for the owner"
+    SEND_EMAIL = "send_email", "Send an e-mail (a campaign as template)"
+    CHANGE_STAGE = "change_stage", "Change the lifecycle stage"
+    ADD_TAG = "add_tag", "Add a tag"
+
+
+class RunOutcome(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded"
+    RETRYING = "retrying", "Failed, will retry"
+    FAILED = "failed", "Failed"

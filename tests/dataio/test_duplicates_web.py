@@ -1,0 +1,185 @@
+"""The review queue pages: who sees which pairs, dismiss, merge, undo, query counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rapport.core.permissions import Role
+from rapport.customers.models import Contact
+from rapport.dataio import duplicates
+from rapport.dataio.models import DuplicateKind, DuplicatePair, MergeRecord, PairStatus
+from rapport.users.models import User
+from tests.customers.factories import make_contact
+from tests.customers.test_query_counts import assert_same, queries_of
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = "/data/duplicates/"
+
+
+def twin_pair(admin: User, name: str, owner: User | None, phone: str) -> DuplicatePair:
+    one = make_contact(admin, first_name=name, last_name="Doppel", owner=owner, phones=[phone])
+    make_contact(admin, first_name=name, last_name="Doppel", owner=owner, phones=[phone])
+    duplicates.scan(DuplicateKind.CONTACT)
+    return DuplicatePair.objects.get(contact_a=one)
+
+
+@pytest.fixture
+def pairs(admin: User, sales: User, sales_south: User) -> dict[str, DuplicatePair]:
+    return {
+        "sales": twin_pair(admin, "Salma", sales, "+4930100001"),
+        "south": twin_pair(admin, "Sonja", sales_south, "+4930100002"),
+        "none": twin_pair(admin, "Nora", None, "+4930100003"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("role", "visible"),
+    [
+        (Role.ADMIN, {"Salma", "Sonja", "Nora"}),
+        (Role.MANAGER, {"Salma", "Sonja", "Nora"}),
+        (Role.SALES, {"Salma", "Nora"}),  # their own, their team's and unowned records
+        (Role.SERVICE, None),
+        (Role.MARKETING, None),
+        (Role.READ_ONLY, None),
+    ],
+)
+def test_the_queue_shows_each_role_what_it_may_review(
+    pairs: dict[str, DuplicatePair],
+    user_of_role: Any,
+    client_for: Any,
+    role: str,
+    visible: set[str] | None,
+) -> None:
+    client = client_for(user_of_role(role))
+    response = client.get(QUEUE)
+    if visible is None:
+        assert response.status_code == 403
+        for pair in pairs.values():
+            assert client.get(f"{QUEUE}{pair.pk}/").status_code == 403
+            assert client.post(f"{QUEUE}{pair.pk}/dismiss/").status_code == 403
+            assert client.post(f"{QUEUE}{pair.pk}/", {"keep": "a"}).status_code == 403
+        return
+    assert response.status_code == 200
+    page = response.content.decode()
+    shown = {name for name in ("Salma", "Sonja", "Nora") if f"{name} Doppel" in page}
+    assert shown == visible
+    hidden = pairs["south"]
+    if "Sonja" not in visible:
+        assert client.get(f"{QUEUE}{hidden.pk}/").status_code == 404
+        assert client.post(f"{QUEUE}{hidden.pk}/dismiss/").status_code == 404
+        assert client.post(f"{QUEUE}{hidden.pk}/", {"keep": "a"}).status_code == 404
+        assert DuplicatePair.objects.get(pk=hidden.pk).status == PairStatus.OPEN
+
+
+def test_the_queue_needs_a_login(client: Any) -> None:
+    assert client.get(QUEUE).status_code == 302
+
+
+def test_only_admins_and_managers_start_a_scan(
+    admin: User,
+    manager: User,
+    sales: User,
+    client_for: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    make_contact(admin, first_name="Anna", last_name="Doppel", phones=["+4930100009"])
+    make_contact(admin, first_name="Anna", last_name="Doppel", phones=["+4930100009"])
+    assert client_for(sales).post(f"{QUEUE}scan/", {"kind": "contact"}).status_code == 403
+    assert not DuplicatePair.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(manager).post(f"{QUEUE}scan/", {"kind": "contact"})
+
+    assert response.status_code == 302
+    assert DuplicatePair.objects.count() == 1
+
+
+def test_compare_shows_both_side_by_side_with_a_radio_per_differing_field(
+    admin: User, client_for: Any
+) -> None:
+    one = make_contact(admin, first_name="Anna", last_name="Schmidt", phones=["+4930100004"],
+                       job_title="Buyer")  # fmt: skip
+    make_contact(admin, first_name="Anna", last_name="Schmitd", phones=["+4930100004"])
+    duplicates.scan(DuplicateKind.CONTACT)
+    pair = DuplicatePair.objects.get(contact_a=one)
+
+    page = client_for(admin).get(f"{QUEUE}{pair.pk}/").content.decode()
+
+    assert "Anna Schmidt" in page and "Anna Schmitd" in page
+    assert 'name="pick_last_name" value="a" checked' in page
+    assert 'name="pick_email"' in page  # each has its own address
+    assert 'name="pick_phone"' not in page  # the same number
+
+
+def test_merge_from_the_page_with_picked_values_then_undo(admin: User, client_for: Any) -> None:
+    one = make_contact(admin, first_name="Anna", last_name="Schmidt", phones=["+4930100005"])
+    two = make_contact(admin, first_name="Anna", last_name="Schmitd", phones=["+4930100005"])
+    duplicates.scan(DuplicateKind.CONTACT)
+    pair = DuplicatePair.objects.get(contact_a=one)
+    client = client_for(admin)
+
+    response = client.post(
+        f"{QUEUE}{pair.pk}/", {"keep": "b", "pick_last_name": "a", "pick_email": "b"}
+    )
+
+    assert response.status_code == 302 and response["Location"] == f"/contacts/{two.pk}/"
+    two.refresh_from_db()
+    assert two.last_name == "Schmidt" and two.email == Contact.objects.get(pk=two.pk).email
+    assert Contact.objects.get(pk=one.pk).deleted_at is not None
+    assert "Undo merge" in client.get(QUEUE).content.decode()
+    # A second merge of the same pair is refused, not half-done.
+    again = client.post(f"{QUEUE}{pair.pk}/", {"keep": "a"})
+    assert again.status_code == 400 and "already merged" in again.content.decode()
+
+    record = MergeRecord.objects.get()
+    assert client.post(f"/data/merges/{record.pk}/undo/").status_code == 302
+
+    assert Contact.objects.get(pk=one.pk).deleted_at is None
+    two.refresh_from_db()
+    assert two.last_name == "Schmitd"
+    assert DuplicatePair.objects.get().status == PairStatus.OPEN
+
+
+def test_dismiss_from_the_queue(admin: User, client_for: Any) -> None:
+    pair = twin_pair(admin, "Dora", None, "+4930100006")
+    client = client_for(admin)
+
+    assert client.post(f"{QUEUE}{pair.pk}/dismiss/").status_code == 302
+
+    assert DuplicatePair.objects.get().status == PairStatus.DISMISSED
+    assert 'id="no-pairs"' in client.get(QUEUE).content.decode()
+    dismissed = client.get(f"{QUEUE}?status=dismissed").content.decode()
+    assert 'id="pairs"' in dismissed and "Dora Doppel" in dismissed
+
+
+def test_undo_is_for_admins_and_whoever_merged(
+    admin: User, manager: User, sales: User, client_for: Any
+) -> None:
+    pair = twin_pair(admin, "Uma", sales, "+4930100007")
+    client_for(sales).post(f"{QUEUE}{pair.pk}/", {"keep": "a"})
+    record = MergeRecord.objects.get()
+
+    assert client_for(manager).post(f"/data/merges/{record.pk}/undo/").status_code == 404
+    assert MergeRecord.objects.get().undone_at is None
+    assert client_for(sales).post(f"/data/merges/{record.pk}/undo/").status_code == 302
+    assert MergeRecord.objects.get().undone_at is not None
+
+
+def test_queue_queries_do_not_grow_with_pairs(
+    admin: User, manager: User, sales: User, client_for: Any
+) -> None:
+    for user in (admin, sales):
+        for index in range(2):
+            twin_pair(admin, f"Few{index}", sales, f"+49301002{index:02d}")
+        client = client_for(user)
+        small = queries_of(lambda client=client: client.get(QUEUE))
+        for index in range(2, 10):
+            twin_pair(admin, f"Many{index}", sales, f"+49301003{index:02d}")
+        large = queries_of(lambda client=client: client.get(QUEUE))
+        assert_same(small, large)
+        assert large[0] <= 8
+        DuplicatePair.objects.all().delete()
+        Contact.objects.all().delete()
