@@ -146,7 +146,7 @@ def _seed(count: int) -> list[tuple[int, int]]:
                     full_name=f"{p['first']} {p['last']}",
                     email=str(p["email"]),
                     phone=str(p["phone"]),
-                    birthday=p["birthday"],
+                    birthday=p["birthday"] if isinstance(p["birthday"], date) else None,
                 )
                 for p in people
             ],

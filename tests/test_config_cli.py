@@ -45,7 +45,7 @@ CONFIGURATION = {
     "WEB_CONCURRENCY",
     "WORKER_THREADS",
 }
-COMMAND_TIMEOUT = 120
+COMMAND_TIMEOUT = 300  # a fresh migrate of every app takes ~25 s on an idle 2-core machine
 SERVE_TRIES = 240  # half a second apart
 STOP_TIMEOUT = 60
 

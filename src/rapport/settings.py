@@ -220,6 +220,11 @@ DATAIO_MAX_COLUMNS = config.env_int("DATAIO_MAX_COLUMNS", 500)
 DATAIO_BATCH_SIZE = config.env_int("DATAIO_BATCH_SIZE", 1000)
 DATAIO_FALLBACK_ENCODING = os.environ.get("DATAIO_FALLBACK_ENCODING", "cp1252")
 
+# Duplicates: pairs scoring at least DUPLICATE_THRESHOLD (0 to 1) enter the review
+# queue; a blocking key shared by more than DUPLICATE_MAX_BLOCK records is skipped.
+DUPLICATE_THRESHOLD = config.env_float("DUPLICATE_THRESHOLD", 0.70)
+DUPLICATE_MAX_BLOCK = config.env_int("DUPLICATE_MAX_BLOCK", 40)
+
 # An open deal with no change, move or next step for this many days is flagged stale.
 SALES_STALE_DAYS = config.env_int("SALES_STALE_DAYS", 14)
 
@@ -301,6 +306,7 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "rapport.core.permissions.Role",
         "ConsentChannelEnum": "rapport.customers.choices.ConsentChannel",
         "InteractionChannelEnum": "rapport.interactions.choices.Channel",
+        "DuplicateKindEnum": "rapport.dataio.models.DuplicateKind",
     },
 }
 

@@ -457,17 +457,24 @@ def test_the_list_shows_each_target_with_its_fields(admin: User, client_for: Any
     define(admin, key="tier", label="Tier")
     retired = define(admin, key="old_code", label="Old code", field_type="text", choices=[])
     services.retire_custom_field(actor=admin, definition=retired)
-    define(admin, target="company", key="segment", label="Segment", field_type="text", choices=[])
+    define(
+        admin,
+        target="company",
+        key="account_plan",
+        label="Account plan",
+        field_type="text",
+        choices=[],
+    )
     browser = client_for(admin)
     text = text_of(browser.get(reverse("settings:custom-fields")))
     assert text.index("Contacts") < text.index("Tier") < text.index("Old code")
     assert "Old code old_code Text — no" in text
     assert "retired" in text
-    assert text.index("Add a field to companies") < text.index("Segment")
-    assert text.index("Segment") < text.index("Add a field to deals")
+    assert text.index("Add a field to companies") < text.index("Account plan")
+    assert text.index("Account plan") < text.index("Add a field to deals")
     assert "No custom fields on deals." in text
     only_companies = text_of(browser.get(reverse("settings:custom-fields"), {"target": "company"}))
-    assert "Segment" in only_companies
+    assert "Account plan" in only_companies
     assert "Tier" not in only_companies
     active = text_of(browser.get(reverse("settings:custom-fields"), {"is_active": "false"}))
     assert "Old code" in active

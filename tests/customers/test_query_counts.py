@@ -78,6 +78,7 @@ def assert_same(small: tuple[int, list[str]], large: tuple[int, list[str]]) -> N
         "/contacts/?cols=full_name,email,phone,tags,owner,cf_region&tag=1&tag=2",
         "/contacts/?lifecycle_stage=lead&sort=-updated_at",
         "/contacts/export.csv?cols=full_name,email,tags,owner,cf_region",
+        "/contacts/?cols=full_name,segment,lifetime_value,churn_risk,p_alive&min_churn_risk=0",
     ],
 )
 def test_contact_list_page_queries_do_not_grow_with_rows(
@@ -119,11 +120,14 @@ def test_company_lists_queries_do_not_grow_with_rows(
     web, api = client_for(sales), api_for(sales)
     for n in range(3):
         make_company(sales, name=f"Co {n}", owner=sales, tags=["A", "B"])
+    scored = "/companies/?cols=name,segment,lifetime_value&min_churn_risk=0"
     small_web = queries_of(lambda: web.get("/companies/"))
+    small_scored = queries_of(lambda: web.get(scored))
     small_api = queries_of(lambda: api.get("/api/v1/companies"))
     for n in range(3, 40):
         make_company(sales, name=f"Co {n}", owner=sales, tags=["A", "B"])
     assert_same(small_web, queries_of(lambda: web.get("/companies/")))
+    assert_same(small_scored, queries_of(lambda: web.get(scored)))
     assert_same(small_api, queries_of(lambda: api.get("/api/v1/companies")))
 
 

@@ -702,3 +702,42 @@ def test_company_page_actions(sales: User, manager: User, client_for: Any) -> No
     company.refresh_from_db()
     assert (company.industry, company.lifecycle_stage) == ("Anvils", "customer")
     assert "Acme is in the trash." in act("trash")
+
+
+def test_score_columns_and_filters_from_the_last_refresh(sales: User, client_for: Any) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from rapport.insights.models import CustomerScore, ModelRun
+
+    run = ModelRun.objects.create(started_at=timezone.now())
+    common: dict[str, Any] = {
+        "first_order_on": date(2025, 1, 1), "last_order_on": date(2026, 1, 1), "purchases": 3,
+        "spend": Decimal("300"), "recency_days": 30, "recency_score": 3, "frequency_score": 3,
+        "monetary_score": 3, "run": run,
+    }  # fmt: skip
+    keeper = make_contact(sales, first_name="Keeper", owner=sales)
+    leaver = make_contact(sales, first_name="Leaver", owner=sales)
+    make_contact(sales, first_name="Never", owner=sales)
+    CustomerScore.objects.create(
+        contact=keeper, segment="champions", lifetime_value=Decimal("2500"), churn_risk=0.1,
+        p_alive=0.9, **common,
+    )  # fmt: skip
+    CustomerScore.objects.create(
+        contact=leaver, segment="at_risk", lifetime_value=Decimal("900"), churn_risk=0.7,
+        p_alive=0.3, valuable_at_risk=True, **common,
+    )  # fmt: skip
+    web = client_for(sales)
+    page = web.get("/contacts/?cols=full_name,segment,lifetime_value,churn_risk&sort=full_name")
+    assert headers(page) == ["Name", "RFM segment", "Lifetime value", "Churn risk"]
+    body = text_of(page)
+    assert "Champions" in body
+    assert "2,500" in body
+    assert "70%" in body
+    names = ["Keeper", "Leaver", "Never"]
+    assert row_names(web.get("/contacts/?min_churn_risk=0.5"), names) == ["Leaver"]
+    assert row_names(web.get("/contacts/?segment=champions"), names) == ["Keeper"]
+    assert row_names(web.get("/contacts/?valuable_at_risk=true"), names) == ["Leaver"]
+    assert row_names(web.get("/contacts/?min_lifetime_value=1000"), names) == ["Keeper"]

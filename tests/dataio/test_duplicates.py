@@ -6,6 +6,7 @@ from datetime import date
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from rapport.customers import services as customer_services
@@ -48,13 +49,16 @@ def test_a_typo_and_the_same_phone_make_a_pair_with_its_reasons(admin: User) -> 
     result = duplicates.scan(DuplicateKind.CONTACT)
 
     pair = pair_of(anna, copy)
-    assert pair is not None and pair.status == PairStatus.OPEN
+    assert pair is not None
+    assert pair.status == PairStatus.OPEN
     assert pair.score >= duplicates.threshold()
     assert pair.reasons["fields"]["phone"] == 1.0
     assert pair.reasons["fields"]["name"] > 0.8
     assert "phone" in pair.reasons["keys"]
-    assert pair_of(anna, stranger) is None and pair_of(copy, stranger) is None
-    assert result.found == 1 and result.created == 1
+    assert pair_of(anna, stranger) is None
+    assert pair_of(copy, stranger) is None
+    assert result.found == 1
+    assert result.created == 1
 
 
 def test_the_same_name_with_different_e_mail_and_phone_is_not_a_pair(admin: User) -> None:
@@ -90,7 +94,8 @@ def test_rescanning_keeps_one_row_per_pair_and_a_dismissed_pair_never_comes_back
     other = make_contact(admin, first_name="Anna", last_name="Schmidt", phones=["+4930123456"])
     duplicates.scan(DuplicateKind.CONTACT)
     second = duplicates.scan(DuplicateKind.CONTACT)
-    assert second.created == 0 and second.updated == 1
+    assert second.created == 0
+    assert second.updated == 1
     assert DuplicatePair.objects.count() == 1
 
     pair = pair_of(one, other)
@@ -99,7 +104,8 @@ def test_rescanning_keeps_one_row_per_pair_and_a_dismissed_pair_never_comes_back
     duplicates.scan(DuplicateKind.CONTACT)
 
     pair.refresh_from_db()
-    assert pair.status == PairStatus.DISMISSED and pair.decided_by == admin
+    assert pair.status == PairStatus.DISMISSED
+    assert pair.decided_by == admin
     assert DuplicatePair.objects.count() == 1
     assert not duplicates.pairs(admin, DuplicateKind.CONTACT).exists()
 
@@ -114,7 +120,8 @@ def test_a_pair_leaves_the_queue_when_a_record_goes_to_the_trash(admin: User) ->
     assert not duplicates.pairs(admin, DuplicateKind.CONTACT).exists()
     result = duplicates.scan(DuplicateKind.CONTACT)
 
-    assert result.removed == 1 and pair_of(one, other) is None
+    assert result.removed == 1
+    assert pair_of(one, other) is None
 
 
 def test_companies_are_paired_by_name_without_legal_form(admin: User) -> None:
@@ -154,7 +161,7 @@ def test_the_scan_job_runs_after_commit(
 
 
 def test_an_unknown_kind_is_refused() -> None:
-    with pytest.raises(duplicates.ValidationError) as error:
+    with pytest.raises(ValidationError) as error:
         duplicates.scan("person")
     assert "kind" in error.value.message_dict
 
@@ -172,7 +179,9 @@ def test_precision_and_recall_on_febrl1() -> None:
         ids=list(range(len(ids))),
         first_names=frame["given_name"].tolist(),
         last_names=frame["surname"].tolist(),
-        birthdays=[f"{v[:4]}-{v[4:6]}-{v[6:8]}" if len(v) == 8 else v for v in frame["date_of_birth"]],
+        birthdays=[
+            f"{v[:4]}-{v[4:6]}-{v[6:8]}" if len(v) == 8 else v for v in frame["date_of_birth"]
+        ],
         addresses=[
             " ".join(str(p) for p in parts if p)
             for parts in zip(

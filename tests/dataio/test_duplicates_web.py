@@ -7,11 +7,12 @@ from typing import Any
 import pytest
 
 from rapport.core.permissions import Role
+from rapport.customers import services as customer_services
 from rapport.customers.models import Contact
 from rapport.dataio import duplicates
 from rapport.dataio.models import DuplicateKind, DuplicatePair, MergeRecord, PairStatus
 from rapport.users.models import User
-from tests.customers.factories import make_contact
+from tests.customers.factories import make_company, make_contact
 from tests.customers.test_query_counts import assert_same, queries_of
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +109,8 @@ def test_compare_shows_both_side_by_side_with_a_radio_per_differing_field(
 
     page = client_for(admin).get(f"{QUEUE}{pair.pk}/").content.decode()
 
-    assert "Anna Schmidt" in page and "Anna Schmitd" in page
+    assert "Anna Schmidt" in page
+    assert "Anna Schmitd" in page
     assert 'name="pick_last_name" value="a" checked' in page
     assert 'name="pick_email"' in page  # each has its own address
     assert 'name="pick_phone"' not in page  # the same number
@@ -125,14 +127,17 @@ def test_merge_from_the_page_with_picked_values_then_undo(admin: User, client_fo
         f"{QUEUE}{pair.pk}/", {"keep": "b", "pick_last_name": "a", "pick_email": "b"}
     )
 
-    assert response.status_code == 302 and response["Location"] == f"/contacts/{two.pk}/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/contacts/{two.pk}/"
     two.refresh_from_db()
-    assert two.last_name == "Schmidt" and two.email == Contact.objects.get(pk=two.pk).email
+    assert two.last_name == "Schmidt"
+    assert two.email == Contact.objects.get(pk=two.pk).email
     assert Contact.objects.get(pk=one.pk).deleted_at is not None
     assert "Undo merge" in client.get(QUEUE).content.decode()
     # A second merge of the same pair is refused, not half-done.
     again = client.post(f"{QUEUE}{pair.pk}/", {"keep": "a"})
-    assert again.status_code == 400 and "already merged" in again.content.decode()
+    assert again.status_code == 400
+    assert "already merged" in again.content.decode()
 
     record = MergeRecord.objects.get()
     assert client.post(f"/data/merges/{record.pk}/undo/").status_code == 302
@@ -152,7 +157,8 @@ def test_dismiss_from_the_queue(admin: User, client_for: Any) -> None:
     assert DuplicatePair.objects.get().status == PairStatus.DISMISSED
     assert 'id="no-pairs"' in client.get(QUEUE).content.decode()
     dismissed = client.get(f"{QUEUE}?status=dismissed").content.decode()
-    assert 'id="pairs"' in dismissed and "Dora Doppel" in dismissed
+    assert 'id="pairs"' in dismissed
+    assert "Dora Doppel" in dismissed
 
 
 def test_undo_is_for_admins_and_whoever_merged(
@@ -175,11 +181,89 @@ def test_queue_queries_do_not_grow_with_pairs(
         for index in range(2):
             twin_pair(admin, f"Few{index}", sales, f"+49301002{index:02d}")
         client = client_for(user)
-        small = queries_of(lambda client=client: client.get(QUEUE))
+
+        def queue(client: Any = client) -> Any:
+            return client.get(QUEUE)
+
+        small = queries_of(queue)
         for index in range(2, 10):
             twin_pair(admin, f"Many{index}", sales, f"+49301003{index:02d}")
-        large = queries_of(lambda client=client: client.get(QUEUE))
+        large = queries_of(queue)
         assert_same(small, large)
         assert large[0] <= 8
         DuplicatePair.objects.all().delete()
         Contact.objects.all().delete()
+
+
+def test_compare_page_queries_do_not_grow_with_what_the_records_hold(
+    admin: User, sales: User, client_for: Any
+) -> None:
+    small_pair = twin_pair(admin, "Cora", sales, "+4930100401")
+    large_pair = twin_pair(admin, "Vera", sales, "+4930100402")
+    for contact in (large_pair.contact_a, large_pair.contact_b):
+        assert contact is not None
+        for index in range(4):
+            customer_services.add_email(admin, contact, f"{contact.pk}-{index}@many.example")
+        customer_services.tag(admin, [contact], ["a", "b", "c"])
+    client = client_for(sales)
+
+    small = queries_of(lambda: client.get(f"{QUEUE}{small_pair.pk}/"))
+    large = queries_of(lambda: client.get(f"{QUEUE}{large_pair.pk}/"))
+
+    assert_same(small, large)
+    assert large[0] <= 10
+
+
+def test_company_pairs_are_compared_and_merged_the_same_way(admin: User, client_for: Any) -> None:
+    kept = make_company(admin, name="Müller Bau GmbH")
+    other = make_company(admin, name="Mueller Bau", industry="Construction")
+    duplicates.scan(DuplicateKind.COMPANY)
+    pair = DuplicatePair.objects.get(kind=DuplicateKind.COMPANY)
+    client = client_for(admin)
+
+    assert "Müller Bau GmbH" in client.get(f"{QUEUE}?kind=company").content.decode()
+    page = client.get(f"{QUEUE}{pair.pk}/").content.decode()
+    assert f"/companies/{kept.pk}/" in page
+    assert 'name="pick_industry" value="b" checked' in page
+
+    response = client.post(f"{QUEUE}{pair.pk}/", {"keep": "a", "pick_industry": "b"})
+
+    assert response["Location"] == f"/companies/{kept.pk}/"
+    kept.refresh_from_db()
+    assert kept.industry == "Construction"
+    other.refresh_from_db()
+    assert other.deleted_at is not None
+
+
+@pytest.mark.parametrize(
+    ("role", "scan_status", "undo_status"),
+    [
+        (Role.ADMIN, 302, 302),
+        (Role.MANAGER, 302, 404),  # not their merge
+        (Role.SALES, 403, 404),
+        (Role.SERVICE, 403, 403),
+        (Role.MARKETING, 403, 403),
+        (Role.READ_ONLY, 403, 403),
+    ],
+)
+def test_scan_and_undo_per_role(
+    admin: User,
+    user_of_role: Any,
+    client_for: Any,
+    role: str,
+    scan_status: int,
+    undo_status: int,
+) -> None:
+    pair = twin_pair(admin, "Rita", None, "+4930100501")
+    client_for(admin).post(f"{QUEUE}{pair.pk}/", {"keep": "a"})
+    record = MergeRecord.objects.get()
+    client = client_for(user_of_role(role))
+
+    assert client.post(f"{QUEUE}scan/", {"kind": "contact"}).status_code == scan_status
+    assert client.post(f"/data/merges/{record.pk}/undo/").status_code == undo_status
+    assert (MergeRecord.objects.get().undone_at is not None) == (undo_status == 302)
+
+
+def test_the_import_and_export_page_links_to_the_queue(admin: User, client_for: Any) -> None:
+    page = client_for(admin).get("/data/").content.decode()
+    assert 'href="/data/duplicates/"' in page

@@ -129,3 +129,16 @@ def test_generated_phones_match_the_full_check(numbers: list[str]) -> None:
     normalisers = Normalisers()
     for raw in [*numbers, *numbers]:
         assert fast_phone(normalisers, raw) == full(normalise_phone, raw), raw
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Ann Lee", "ANN.lee+tag@Example.COM", "Zoë Łukasz", "o'brien-smith", "", "  ", "ﬁne ①",
+     "x_y@sub.example.co.uk", "Ärger@bücher.de", "123 Main St."],
+)  # fmt: skip
+def test_search_keys_of_the_bulk_path_are_those_of_the_search_index(text: str) -> None:
+    from rapport.dataio.services import _email_keys, _tokens
+    from rapport.search import index
+
+    assert _tokens(text) == index.tokens(text)
+    assert _email_keys(text) == index.email_keys(text)

@@ -199,3 +199,22 @@ def test_the_upload_page_offers_orders(client_for: Any, admin: User) -> None:
     page = client.get("/data/")
     assert page.status_code == 200
     assert 'value="orders"' in page.content.decode()
+
+
+def test_the_command_imports_orders_dry_run_first(
+    admin: User, shop: dict[str, Any], tmp_path: Any
+) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    from tests.dataio.helpers import write
+
+    path = write(tmp_path, "orders.csv", csv_bytes([HEADER, *ROWS]))
+    out = io.StringIO()
+    call_command("import", str(path), "--entity", "orders", "--dry-run", stdout=out)
+    assert not Order.objects.exists()
+    call_command("import", str(path), "--entity", "orders", stdout=out)
+    assert Order.objects.count() == 2
+    call_command("import", str(path), "--entity", "orders", stdout=out)
+    assert Order.objects.count() == 2

@@ -308,3 +308,29 @@ def test_editing_and_trashing_segments(admin: User, marketing: User, sales: User
         services.restore_segment(marketing, segment)
     services.restore_segment(admin, segment)
     assert queries.segments(marketing).get() == segment
+
+
+def test_open_tickets_and_latest_survey_answers(admin: User) -> None:
+    from rapport.satisfaction.choices import SurveyKind
+    from rapport.service import services as service_services
+    from rapport.service.choices import TicketStatus
+    from tests.satisfaction.factories import agree_to_surveys, answer, invite_one, make_survey
+    from tests.service.factories import make_ticket
+
+    waiting = make_contact(admin, first_name="Waiting")
+    helped = make_contact(admin, first_name="Helped")
+    make_ticket(admin, contact=waiting)
+    done = make_ticket(admin, contact=helped)
+    service_services.change_status(admin, done, TicketStatus.RESOLVED)
+    assert matching(admin, rule("ticket_open", op="has")) == {"Waiting"}
+    assert "Helped" in matching(admin, rule("ticket_open", op="has_not"))
+
+    nps = make_survey(admin, kind=SurveyKind.NPS)
+    changed = agree_to_surveys(make_contact(admin, first_name="Changed"))
+    fan = agree_to_surveys(make_contact(admin, first_name="Fan"))
+    answer(invite_one(nps, changed, admin), score=10)
+    answer(invite_one(nps, changed, admin), score=3)  # the latest answer counts
+    answer(invite_one(nps, fan, admin), score=9)
+    assert matching(admin, rule("satisfaction", op="is", value="nps:promoter")) == {"Fan"}
+    assert matching(admin, rule("satisfaction", op="is", value="nps:detractor")) == {"Changed"}
+    assert "Fan" not in matching(admin, rule("satisfaction", op="is_not", value="nps:promoter"))

@@ -756,8 +756,6 @@ def test_navigation_shows_only_sections_that_open(
     links = nav_links(browser.get(reverse("settings:tokens")))
     labels = [label for _, label in links]
     assert labels[-1] == "Settings"
-    # Sections not built yet are absent, not placeholders.
-    assert not {"Deals", "Tickets", "Campaigns"} & set(labels)
     assert len(labels) == len(set(labels)) <= len(SECTIONS)
     for url, label in links:
         opened = browser.get(url)

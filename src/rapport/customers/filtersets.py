@@ -16,6 +16,7 @@ from rapport.core.models import CustomFieldDefinition, CustomFieldTarget, Custom
 from rapport.customers.choices import CompanySize, LifecycleStage
 from rapport.customers.forms import PlainSelect
 from rapport.customers.models import Company, Contact, Tag
+from rapport.insights.rfm import SEGMENT_LABELS
 from rapport.users.models import User
 
 UNASSIGNED = "none"
@@ -80,6 +81,22 @@ class CustomerFilterSet(django_filters.FilterSet):
     created_before = DayFilter(field_name="created_at", label="Created before", before=True)
     updated_after = DayFilter(field_name="updated_at", label="Updated from")
     updated_before = DayFilter(field_name="updated_at", label="Updated before", before=True)
+    # Scores from the last analytics refresh (insights), the same names as its API.
+    segment = django_filters.MultipleChoiceFilter(
+        field_name="score__segment",
+        choices=[(str(key), label) for key, label in SEGMENT_LABELS.items()],
+        label="RFM segment",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    valuable_at_risk = django_filters.BooleanFilter(
+        field_name="score__valuable_at_risk", label="Valuable and at risk"
+    )
+    min_lifetime_value = django_filters.NumberFilter(
+        field_name="score__lifetime_value", lookup_expr="gte", label="Lifetime value at least"
+    )
+    min_churn_risk = django_filters.NumberFilter(
+        field_name="score__churn_risk", lookup_expr="gte", label="Churn risk at least (0 to 1)"
+    )
 
     # Shown at once on the list page; the others under "More filters".
     primary_filters = ("q", "lifecycle_stage", "owner")

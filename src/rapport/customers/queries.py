@@ -21,11 +21,11 @@ from rapport.customers.models import (
 def contacts(
     viewer: Any, action: Action = Action.VIEW, *, trash: bool = False
 ) -> QuerySet[Contact]:
-    """Rows for lists: only what a list shows is joined (owner); tags are prefetched."""
+    """Rows for lists: only what a list shows is joined (owner, scores); tags are prefetched."""
     if trash and not may_see_trash(viewer):
         return Contact.objects.none()
     return restrict(
-        Contact.objects.select_related("owner").prefetch_related("tags"),
+        Contact.objects.select_related("owner", "score").prefetch_related("tags"),
         viewer,
         action,
         trash=trash,
@@ -49,7 +49,7 @@ def companies(
     if trash and not may_see_trash(viewer):
         return Company.objects.none()
     return restrict(
-        Company.objects.select_related("owner").prefetch_related("tags"),
+        Company.objects.select_related("owner", "score").prefetch_related("tags"),
         viewer,
         action,
         trash=trash,

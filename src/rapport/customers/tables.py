@@ -7,10 +7,46 @@ from typing import Any
 
 from rapport.core.lists import Column, ListSpec
 from rapport.core.models import CustomFieldDefinition, CustomFieldTarget
+from rapport.insights.rfm import SEGMENT_LABELS, Segment
 
 
 def _tags(row: Any) -> str:
     return ", ".join(tag.name for tag in row.tags.all())
+
+
+def _score(attribute: str, shown: Callable[[Any], str]) -> Callable[[Any], str]:
+    """A score of the last refresh (the row's ``score`` is joined), blank without one."""
+
+    def value(row: Any) -> str:
+        score = getattr(
+            row, "score", None
+        )  # a reverse one-to-one: absent raises, getattr says None
+        number = getattr(score, attribute, None) if score is not None else None
+        return "" if number is None else shown(number)
+
+    return value
+
+
+def _segment(row: Any) -> str:
+    score = getattr(row, "score", None)
+    return SEGMENT_LABELS[Segment(score.segment)] if score is not None else ""
+
+
+SCORE_COLUMNS = [
+    Column("segment", "RFM segment", value=_segment, default=False),
+    Column(
+        "lifetime_value",
+        "Lifetime value",
+        value=_score("lifetime_value", lambda v: f"{v:,.0f}"),
+        default=False,
+    ),
+    Column(
+        "churn_risk", "Churn risk", value=_score("churn_risk", lambda v: f"{v:.0%}"), default=False
+    ),
+    Column(
+        "p_alive", "Still a customer", value=_score("p_alive", lambda v: f"{v:.0%}"), default=False
+    ),
+]
 
 
 def _custom_value(key: str) -> Callable[[Any], Any]:
@@ -46,6 +82,7 @@ CONTACTS = ListSpec(
         Column("last_activity_at", "Last activity", sort="last_activity_at", default=False),
         Column("created_at", "Created", sort="created_at", default=False),
         Column("updated_at", "Updated", sort="updated_at"),
+        *SCORE_COLUMNS,
     ],
     extra_columns=lambda: _custom_columns(CustomFieldTarget.CONTACT),
 )
@@ -63,6 +100,7 @@ COMPANIES = ListSpec(
         Column("tags", "Tags", value=_tags),
         Column("created_at", "Created", sort="created_at", default=False),
         Column("updated_at", "Updated", sort="updated_at"),
+        *SCORE_COLUMNS,
     ],
     extra_columns=lambda: _custom_columns(CustomFieldTarget.COMPANY),
 )

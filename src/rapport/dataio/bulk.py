@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache, partial
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection, models
@@ -106,7 +107,7 @@ def insert_new(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> Non
 def _execute(
     model: type[models.Model],
     fields: Sequence[models.Field[Any, Any]],
-    values: list[list[Any]],
+    values: Sequence[Sequence[Any]],
     *,
     returning: bool,
     skip_clashes: bool = False,
@@ -165,24 +166,22 @@ def insert_with_history(
         ],
         [f for f in history_fields if f.attname.startswith("history_")],
     )[0]
+    # Each history row is picked from [*record's values, pk, *stamp] in the
+    # history table's column order.
     position = {field.attname: index for index, field in enumerate(fields)}
+    pk_at, stamp_at = len(fields), len(fields) + 1
     pk_name = model._meta.pk.attname
-    layout: list[tuple[str, int]] = []
-    stamped = iter(stamp)
+    order: list[int] = []
+    stamps = 0
     for field in history_fields:
         if field.attname == pk_name:
-            layout.append(("pk", 0))
+            order.append(pk_at)
         elif field.attname.startswith("history_"):
-            layout.append(("const", len(layout)))
+            order.append(stamp_at + stamps)
+            stamps += 1
         else:
-            layout.append(("row", position[field.attname]))
-    constants = {index: next(stamped) for index, (kind, _) in enumerate(layout) if kind == "const"}
-    history_values = [
-        [
-            pk if kind == "pk" else constants[index] if kind == "const" else row[where]
-            for index, (kind, where) in enumerate(layout)
-        ]
-        for row, pk in zip(values, pks, strict=True)
-    ]
+            order.append(position[field.attname])
+    pick = itemgetter(*order)
+    history_values = [pick([*row, pk, *stamp]) for row, pk in zip(values, pks, strict=True)]
     _execute(history_model, history_fields, history_values, returning=False)
     return pks

@@ -157,7 +157,8 @@ LEGAL_FORMS = frozenset(
         "und",
     ]
 )
-# Addresses of the same person in FEBRL-like data differ by typos and swapped lines.
+# How much agreement on each field says: an e-mail or phone is nearly personal, a
+# company or an address is shared by many. Set with bench/duplicates_quality.py.
 WEIGHTS: dict[str, float] = {
     "name": 3.0,
     "email": 2.0,
@@ -678,7 +679,10 @@ def scan(kind: str, *, progress: Progress | None = None) -> ScanResult:
             if status == PairStatus.OPEN and pair not in wanted
         ]
         for chunk in _chunks(stale, 500):
-            removed += DuplicatePair.objects.filter(pk__in=chunk).delete()[0]
+            # Only still-open ones: a pair merged or dismissed meanwhile keeps its verdict.
+            removed += DuplicatePair.objects.filter(pk__in=chunk, status=PairStatus.OPEN).delete()[
+                0
+            ]
         to_update: list[DuplicatePair] = []
         to_create: list[DuplicatePair] = []
         for (a, b), (score, reasons) in wanted.items():
@@ -695,7 +699,8 @@ def scan(kind: str, *, progress: Progress | None = None) -> ScanResult:
                 )
             elif known[1] == PairStatus.OPEN:
                 to_update.append(DuplicatePair(pk=known[0], score=score, reasons=reasons))
-        DuplicatePair.objects.bulk_create(to_create, batch_size=500)
+        # A scan running at the same time may have stored the same new pair first.
+        DuplicatePair.objects.bulk_create(to_create, batch_size=500, ignore_conflicts=True)
         DuplicatePair.objects.bulk_update(to_update, ["score", "reasons"], batch_size=500)
         created, updated = len(to_create), len(to_update)
     if progress is not None:
@@ -753,7 +758,9 @@ def pairs(viewer: Any, kind: str, status: str | None = PairStatus.OPEN) -> Query
         rows = rows.filter(
             **{f"{a_field}__deleted_at__isnull": True, f"{b_field}__deleted_at__isnull": True}
         )
-    return rows.select_related(a_field, b_field, "decided_by").order_by("-score", "id")
+    return rows.select_related(f"{a_field}__owner", f"{b_field}__owner", "decided_by").order_by(
+        "-score", "id"
+    )
 
 
 def authorise_pair(actor: User | None, pair: DuplicatePair, action: Action) -> None:

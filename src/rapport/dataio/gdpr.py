@@ -18,7 +18,7 @@ from django.utils import timezone
 from rapport.core.permissions import Action, authorise
 from rapport.customers.choices import LifecycleStage
 from rapport.customers.models import Contact
-from rapport.dataio.models import ErasureRecord, RetentionRule
+from rapport.dataio.models import DuplicatePair, ErasureRecord, MergeRecord, RetentionRule
 from rapport.search import index
 from rapport.users.models import User
 
@@ -170,6 +170,9 @@ def erase_contact(actor: User | None, contact: Contact, *, reason: str) -> Erasu
     pk = contact.pk
     now = timezone.now()
     with transaction.atomic():
+        # Undo data of merges and duplicate candidates copy the person's fields: they go.
+        MergeRecord.objects.filter(Q(survivor_contact=contact) | Q(loser_contact=contact)).delete()
+        DuplicatePair.objects.filter(Q(contact_a=contact) | Q(contact_b=contact)).delete()
         anonymous = {**PERSONAL_CONTACT_FIELDS, "full_name": f"{ERASED_NAME} {pk}"}
         for relation in _relations(Contact):
             model = relation.related_model

@@ -195,6 +195,9 @@ def merge(
             activity = [d for d in (survivor.last_activity_at, loser.last_activity_at) if d]
             if activity and max(activity) != survivor.last_activity_at:
                 changes["last_activity_at"] = max(activity)
+        # Undo reverts only these, so later edits of other fields survive it.
+        undo["survivor_fields"] = sorted(_attname(model, name) for name in changes)
+        undo["loser_fields"] = sorted(_attname(model, name) for name in loser_changes)
         save_changes(survivor, changes, actor=actor, reason=f"Merged with {loser}")
         loser.refresh_from_db()
         save_changes(
@@ -383,6 +386,8 @@ def _move_rows(
             moved.append(row.pk)
     if moved:
         manager.filter(pk__in=moved).update(**{fk.name: survivor})
+        if fk.primary_key:  # a one-to-one row keyed by the record: its key is now the survivor's
+            moved = [survivor.pk]
         undo["moved"].append({"model": related._meta.label, "field": fk.name, "pks": moved})
 
 
@@ -430,6 +435,18 @@ def _reindex(record: Record) -> None:
         customer_search.reindex_contact(record)
     else:
         customer_search.reindex_company(record)
+
+
+def merged_into(record: Record) -> Record | None:
+    """The record a trashed one was merged into (for its page: "merged into …"), if any."""
+    kind = kind_of(record)
+    found = (
+        MergeRecord.objects.filter(undone_at__isnull=True, **{f"loser_{kind}": record})
+        .select_related(f"survivor_{kind}")
+        .order_by("-merged_at", "-id")
+        .first()
+    )
+    return found.survivor if found is not None else None
 
 
 # --- undo -------------------------------------------------------------------------
@@ -482,14 +499,9 @@ def undo_merge(actor: User | None, record: MergeRecord) -> MergeRecord:
             for restored in serializers.deserialize("json", serialised):
                 restored.save()
         model = type(survivor)
-        save_changes(
-            survivor,
-            _changed(model, survivor, undo["survivor"]),
-            actor=actor,
-            reason=f"Merge with {loser} undone",
-        )
-        loser_changes = _changed(model, loser, undo["loser"])
-        loser_changes.pop("deleted_at", None)
+        survivor_changes = _changed(model, survivor, undo["survivor"], undo["survivor_fields"])
+        save_changes(survivor, survivor_changes, actor=actor, reason=f"Merge with {loser} undone")
+        loser_changes = _changed(model, loser, undo["loser"], undo["loser_fields"])
         restore(loser, actor=actor, reason=f"Merge into {survivor} undone")
         if loser_changes:
             save_changes(loser, loser_changes, actor=actor, reason="Merge undone")
@@ -514,16 +526,14 @@ def _first_seen(flags: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def _changed(model: type[Record], record: Record, before: str) -> dict[str, Any]:
-    """The fields whose value now differs from the snapshot ``before``, with its values."""
+def _changed(
+    model: type[Record], record: Record, before: str, names: Iterable[str]
+) -> dict[str, Any]:
+    """Of the fields ``names``, those that differ from the snapshot ``before``, with its
+    values."""
     old = next(iter(serializers.deserialize("json", before))).object
-    skip = {"version", "updated_at", "updated_by_id", "created_at", "created_by_id"}
     return {
-        field.attname: getattr(old, field.attname)
-        for field in model._meta.concrete_fields
-        if not field.primary_key
-        and field.attname not in skip
-        and getattr(record, field.attname) != getattr(old, field.attname)
+        name: getattr(old, name) for name in names if getattr(record, name) != getattr(old, name)
     }
 
 

@@ -71,7 +71,9 @@ from rapport.users.models import User
 
 
 def batch_size() -> int:
-    return int(getattr(settings, "DATAIO_BATCH_SIZE", 1000))
+    # Each batch is one transaction: a few thousand rows make the commits a
+    # small part of the time and still leave little to redo after a crash.
+    return int(getattr(settings, "DATAIO_BATCH_SIZE", 5000))
 
 
 FORMULA_STARTS = {"=", "+", "-", "@"}
@@ -918,8 +920,8 @@ def _create_contacts(plan: Plan, rows: list[ContactRow], companies: dict[str, Co
                 # The keys customers.search.contact_document gives, built without
                 # a model instance and without parsing each phone number again.
                 keys=[
-                    *index.tokens(value["full_name"]),
-                    *(key for address in row.emails for key in index.email_keys(address)),
+                    *_tokens(value["full_name"]),
+                    *(key for address in row.emails for key in _email_keys(address)),
                     *(
                         key
                         for number, national in zip(row.phones, row.nationals, strict=True)
@@ -931,6 +933,20 @@ def _create_contacts(plan: Plan, rows: list[ContactRow], companies: dict[str, Co
             for pk, row, value in zip(pks, rows, values, strict=True)
         ]
     )
+
+
+def _tokens(text: str) -> list[str]:
+    """``search.index.tokens``, without its Unicode decomposition for plain ASCII text."""
+    return index.TOKEN.findall(text.lower()) if text.isascii() else index.tokens(text)
+
+
+def _email_keys(address: str) -> list[str]:
+    """``search.index.email_keys``, with the ASCII shortcut of ``_tokens``."""
+    if not address.isascii():
+        return index.email_keys(address)
+    local, _, domain = address.lower().partition("@")
+    parts = index.TOKEN.findall(local)
+    return [*parts, "".join(parts), *index.TOKEN.findall(domain)]
 
 
 def _index_new(documents: list[index.Document]) -> None:
@@ -950,13 +966,8 @@ def _index_new(documents: list[index.Document]) -> None:
             for document in documents
         ],
     )
-    fresh = {
-        word
-        for document in documents
-        for raw in document.words
-        for word in index.tokens(raw)
-        if len(word) >= 3 and word.isalpha()
-    }
+    names = {raw for document in documents for raw in document.words}
+    fresh = {word for raw in names for word in _tokens(raw) if len(word) >= 3 and word.isalpha()}
     bulk.insert_new(SearchTerm, [{"term": word[:100]} for word in sorted(fresh)])
 
 
@@ -966,12 +977,30 @@ def _update_contacts(
     if not matches:
         return 0, 0, []
     actor = plan.actor
-    contacts = {
-        contact.pk: contact
-        for contact in Contact.objects.filter(pk__in=list(matches)).prefetch_related(
-            "emails", "phones", "tags", "memberships"
-        )
-    }
+    pks = list(matches)
+    contacts = {contact.pk: contact for contact in Contact.objects.filter(pk__in=pks)}
+    # What each contact has, as plain values in one query per relation: prefetching
+    # model instances costs more than the rest of an unchanged row's check.
+    emails_of: dict[int, set[str]] = {}
+    for pk, address in ContactEmail.objects.filter(contact_id__in=pks).values_list(
+        "contact_id", "email"
+    ):
+        emails_of.setdefault(pk, set()).add(address)
+    phones_of: dict[int, set[str]] = {}
+    for pk, number in ContactPhone.objects.filter(contact_id__in=pks).values_list(
+        "contact_id", "number"
+    ):
+        phones_of.setdefault(pk, set()).add(number)
+    tags_of: dict[int, set[str]] = {}
+    for pk, name in Contact.tags.through.objects.filter(contact_id__in=pks).values_list(
+        "contact_id", "tag__name"
+    ):
+        tags_of.setdefault(pk, set()).add(name.lower())
+    companies_of: dict[int, set[int]] = {}
+    for pk, company_id in Membership.objects.filter(contact_id__in=pks).values_list(
+        "contact_id", "company_id"
+    ):
+        companies_of.setdefault(pk, set()).add(company_id)
     now = timezone.now()
     changed: list[Contact] = []
     changed_fields: set[str] = set()
@@ -1014,10 +1043,10 @@ def _update_contacts(
             for name, value in values.items()
             if value not in ("", None) and getattr(contact, name) != value
         }
-        have_emails = {e.email for e in contact.emails.all()}
-        have_phones = {p.number for p in contact.phones.all()}
-        have_tags = {t.name.lower() for t in contact.tags.all()}
-        have_companies = {m.company_id for m in contact.memberships.all()}
+        have_emails = emails_of.get(pk, set())
+        have_phones = phones_of.get(pk, set())
+        have_tags = tags_of.get(pk, set())
+        have_companies = companies_of.get(pk, set())
         extra_emails = [e for e in row.emails if e not in have_emails]
         extra_phones = [p for p in row.phones if p not in have_phones]
         extra_tags = [t for t in dict.fromkeys(row.tags) if t.lower() not in have_tags]

@@ -1,14 +1,9 @@
 from django.urls import URLPattern, URLResolver, path
-from rest_framework.routers import SimpleRouter
 
 from rapport.dataio import duplicate_views, views
 
 app_name = "dataio"
 
-# The duplicates API lives here until dataio/api/urls.py registers it itself
-# (router.register("duplicates", DuplicatePairViewSet, basename="duplicate-pair")).
-api = SimpleRouter(trailing_slash=False)
-api.register("api/v1/duplicates", duplicate_views.DuplicatePairViewSet, basename="duplicate-pair")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("data/", views.home, name="home"),
@@ -29,5 +24,4 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("data/duplicates/<int:pk>/", duplicate_views.compare, name="duplicate"),
     path("data/duplicates/<int:pk>/dismiss/", duplicate_views.dismiss, name="duplicate-dismiss"),
     path("data/merges/<int:pk>/undo/", duplicate_views.undo, name="merge-undo"),
-    *api.urls,
 ]

@@ -25,7 +25,7 @@ from rapport.core.htmx import render_page_or_partial
 from rapport.core.pagination import paginate
 from rapport.core.permissions import Action, can, require
 from rapport.customers.models import Company, Contact, ContactEmail
-from rapport.dataio import exports, gdpr, queries, services
+from rapport.dataio import duplicates, exports, gdpr, queries, services
 from rapport.dataio.choices import ACTIVE_STATUSES, Entity
 from rapport.dataio.forms import MappingForm, UploadForm
 from rapport.dataio.models import ErasureRecord, ImportJob, RetentionRule
@@ -90,6 +90,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "form": form,
         "may_import": may_import,
         "may_gdpr": can(user, Action.CHANGE, RetentionRule),
+        "may_review_duplicates": duplicates.may_review(user),
         "rules": {rule.stage: rule.inactive_days for rule in RetentionRule.objects.all()}
         if can(user, Action.VIEW, RetentionRule)
         else {},

@@ -12,15 +12,23 @@ contacts or rules.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
+import secrets
+import urllib.request
 from collections.abc import Mapping
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Min, OuterRef, Q, Subquery, Value
+from django.db.models import CharField, Exists, F, Min, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
@@ -29,8 +37,16 @@ from rapport.core.services import create_record, move_to_trash, save_changes
 from rapport.customers.choices import ConsentChannel, ConsentPurpose, LifecycleStage
 from rapport.customers.models import Contact
 from rapport.marketing import rules
-from rapport.marketing.choices import ActionType, MessageState, RunOutcome, Trigger
+from rapport.marketing.choices import (
+    EVENT_TRIGGERS,
+    ActionType,
+    MessageState,
+    RunOutcome,
+    SegmentKind,
+    Trigger,
+)
 from rapport.marketing.models import AutomationRule, AutomationRun, Campaign, Message
+from rapport.satisfaction.choices import CsatClass, NpsClass
 
 if TYPE_CHECKING:
     from rapport.users.models import User
@@ -40,6 +56,13 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 MAX_ACTIONS = 5
 SCORE_METRICS = dict(rules.SCORE_METRICS)
+ANSWER_CLASSES = (*NpsClass.values, *CsatClass.values)
+WEBHOOK_TIMEOUT = 5
+SIGNATURE_HEADER = "X-Rapport-Signature"
+# Written into the reason of every change an automation makes. Events carrying
+# it never trigger event rules: automation does not cascade into automation,
+# so no rule (nor a pair of rules) can keep re-triggering itself.
+AUTOMATION_MARK = "[automation]"
 RULE_CHANGES = {"name", "enabled", "trigger", "trigger_params", "conditions", "actions"}
 
 
@@ -62,6 +85,26 @@ def clean_trigger(trigger: str, params: Mapping[str, Any]) -> dict[str, Any]:
         if Decimal(days) < 0 or Decimal(days) > 365:
             raise ValidationError({"trigger_params": ["Days before the due date: 0 to 365."]})
         return {"days": str(int(Decimal(days)))}
+    if trigger == Trigger.STAGE_CHANGED:
+        stage = str(params.get("stage") or "")
+        if stage and stage not in LifecycleStage.values:
+            raise ValidationError({"trigger_params": [f"Unknown stage {stage!r}."]})
+        return {"stage": stage} if stage else {}
+    if trigger in (Trigger.ORDER_DELIVERED, Trigger.TICKET_RESOLVED):
+        raw = params.get("days")
+        if raw in (None, ""):
+            return {"days": "0"}
+        after = Decimal(_number(raw))
+        if after < 0 or after > 365 or after != int(after):
+            raise ValidationError({"trigger_params": ["Days after: a whole number, 0 to 365."]})
+        return {"days": str(int(after))}
+    if trigger == Trigger.SURVEY_ANSWERED:
+        answer_class = str(params.get("answer_class") or "")
+        if answer_class and answer_class not in ANSWER_CLASSES:
+            raise ValidationError(
+                {"trigger_params": [f"Use one of {', '.join(ANSWER_CLASSES)} (or none)."]}
+            )
+        return {"answer_class": answer_class} if answer_class else {}
     return {}
 
 
@@ -111,10 +154,50 @@ def _clean_action(action: Any, number: int) -> dict[str, Any]:
         if stage not in LifecycleStage.values:
             raise ValidationError({"actions": [f"{where}: unknown stage {stage!r}."]})
         return {"type": kind, "stage": stage}
+    if kind == ActionType.SEND_SURVEY:
+        from rapport.satisfaction.models import Survey
+
+        survey = Survey.objects.filter(
+            pk=_int(action.get("survey")), deleted_at__isnull=True, is_active=True
+        ).first()
+        if survey is None:
+            raise ValidationError({"actions": [f"{where}: pick an active survey to send."]})
+        return {"type": kind, "survey": survey.pk}
+    if kind == ActionType.CHANGE_OWNER:
+        from rapport.users.models import User
+
+        owner = User.objects.filter(pk=_int(action.get("owner")), is_active=True).first()
+        if owner is None:
+            raise ValidationError({"actions": [f"{where}: pick the new owner (an active user)."]})
+        return {"type": kind, "owner": owner.pk}
+    if kind == ActionType.ADD_TO_LIST:
+        from rapport.marketing.models import Segment
+
+        segment = Segment.objects.filter(
+            pk=_int(action.get("list")), kind=SegmentKind.STATIC, deleted_at__isnull=True
+        ).first()
+        if segment is None:
+            raise ValidationError({"actions": [f"{where}: pick a static list."]})
+        return {"type": kind, "list": segment.pk}
+    if kind == ActionType.WEBHOOK:
+        url = str(action.get("url", "")).strip()
+        schemes = ["https", "http"] if allow_http_webhooks() else ["https"]
+        try:
+            URLValidator(schemes=schemes)(url)
+        except ValidationError:
+            raise ValidationError(
+                {"actions": [f"{where}: the webhook needs an https:// address."]}
+            ) from None
+        return {"type": kind, "url": url[:500]}
     tag = str(action.get("tag", "")).strip()
     if not tag or len(tag) > 60:
         raise ValidationError({"actions": [f"{where}: name the tag (at most 60 characters)."]})
     return {"type": kind, "tag": tag}
+
+
+def allow_http_webhooks() -> bool:
+    """Plain http only where the admin allows it (tests, a local receiver); https otherwise."""
+    return bool(getattr(settings, "AUTOMATION_WEBHOOK_ALLOW_HTTP", False))
 
 
 def _int(raw: Any) -> int:
@@ -149,6 +232,8 @@ def create_rule(
         conditions=rules.validate(conditions or rules.empty_tree()),
         actions=clean_actions(actions),
         owner=actor,
+        armed_at=timezone.now(),
+        secret=secrets.token_hex(32),
     )
     with transaction.atomic():
         create_record(rule, actor=actor, reason="Created")
@@ -177,6 +262,13 @@ def update_rule(
         cleaned["actions"] = clean_actions(cleaned["actions"])
     if "name" in cleaned and not str(cleaned["name"]).strip():
         raise ValidationError({"name": ["Give the rule a name."]})
+    new_trigger = (trigger, cleaned.get("trigger_params", rule.trigger_params))
+    if (cleaned.get("enabled") and not rule.enabled) or new_trigger != (
+        rule.trigger,
+        rule.trigger_params,
+    ):
+        # Re-enabled or listening for something else: what happened before is old history.
+        cleaned["armed_at"] = timezone.now()
     return save_changes(
         rule, cleaned, actor=actor, expected_version=expected_version, reason="Edited"
     )
@@ -190,12 +282,95 @@ def trash_rule(actor: User | None, rule: AutomationRule) -> AutomationRule:
 # --- evaluation --------------------------------------------------------------------------
 
 
-def _candidates(rule: AutomationRule, today: date) -> list[tuple[int, str]]:
+def _events(rule: AutomationRule, contacts: Any, now: datetime) -> Any:
+    """The rule's stored events since it was armed: rows of (contact id, occurrence).
+
+    The occurrence is the event's identity (``delivery:<id>``), so each event
+    fires a rule once. Changes made by automation (``AUTOMATION_MARK``) are
+    not events: automation never re-triggers automation.
+    """
+    params = rule.trigger_params
+    since = rule.armed_at
+    if rule.trigger == Trigger.CONTACT_CREATED:
+        return contacts.filter(created_at__gte=since).annotate(
+            who=F("pk"), occ=Concat(Value("contact:"), Cast("pk", CharField()))
+        )
+    if rule.trigger == Trigger.STAGE_CHANGED:
+        from rapport.customers.models import LifecycleChange
+
+        changes = LifecycleChange.objects.filter(
+            contact__in=contacts, changed_at__gte=since
+        ).exclude(reason__startswith=AUTOMATION_MARK)
+        # The first stage a contact is created with is "contact created", not a change.
+        changes = changes.exclude(from_stage="")
+        if params.get("stage"):
+            changes = changes.filter(to_stage=params["stage"])
+        return changes.annotate(
+            who=F("contact_id"), occ=Concat(Value("stage:"), Cast("pk", CharField()))
+        )
+    if rule.trigger == Trigger.ORDER_PLACED:
+        from rapport.trading.choices import BOUGHT_STATUSES
+        from rapport.trading.models import Order
+
+        # Bought now, and not bought before the rule was armed: placed since.
+        history = Order.history.model.objects.filter(
+            id=OuterRef("pk"), status__in=BOUGHT_STATUSES, history_date__lt=since
+        )
+        orders = Order.objects.filter(
+            contact__in=contacts, deleted_at__isnull=True, status__in=BOUGHT_STATUSES
+        ).filter(Q(created_at__gte=since) | Q(status_changed_at__gte=since))
+        return orders.exclude(Exists(history)).annotate(
+            who=F("contact_id"), occ=Concat(Value("order:"), Cast("pk", CharField()))
+        )
+    if rule.trigger == Trigger.ORDER_DELIVERED:
+        from rapport.trading.models import Delivery
+
+        waited = now - timedelta(days=int(params.get("days", 0)))
+        deliveries = Delivery.objects.filter(
+            order__contact__in=contacts,
+            order__deleted_at__isnull=True,
+            delivered_at__gte=since,
+            delivered_at__lte=waited,
+        )
+        return deliveries.annotate(
+            who=F("order__contact_id"), occ=Concat(Value("delivery:"), Cast("pk", CharField()))
+        )
+    if rule.trigger == Trigger.TICKET_RESOLVED:
+        from rapport.service.models import Ticket
+
+        waited = now - timedelta(days=int(params.get("days", 0)))
+        tickets = Ticket.objects.filter(
+            contact__in=contacts,
+            deleted_at__isnull=True,
+            resolved_at__gte=since,
+            resolved_at__lte=waited,
+        )
+        return tickets.annotate(
+            who=F("contact_id"), occ=Concat(Value("ticket:"), Cast("pk", CharField()))
+        )
+    from rapport.satisfaction.models import Response
+
+    answers = Response.objects.filter(contact__in=contacts, answered_at__gte=since)
+    answer_class = params.get("answer_class")
+    if answer_class:
+        answers = answers.filter(Q(nps_class=answer_class) | Q(csat_class=answer_class))
+    return answers.annotate(
+        who=F("contact_id"), occ=Concat(Value("response:"), Cast("pk", CharField()))
+    )
+
+
+def _candidates(rule: AutomationRule, today: date, now: datetime) -> list[tuple[int, str]]:
     """(contact id, occurrence) of everyone the rule fires for now, in one query."""
     params = rule.trigger_params
     contacts = Contact.objects.filter(deleted_at__isnull=True).filter(
         rules.compile_tree(rule.conditions or rules.empty_tree())
     )
+    if rule.trigger in EVENT_TRIGGERS:
+        events = _events(rule, contacts, now)
+        fired = AutomationRun.objects.filter(
+            rule=rule, contact=OuterRef("who"), occurrence=OuterRef("occ")
+        )
+        return list(events.exclude(Exists(fired)).order_by().values_list("who", "occ"))
     matched: Any
     if rule.trigger == Trigger.SCORE:
         matched = contacts.filter(rules.compile_tree({"op": "and", "rules": [
@@ -244,12 +419,15 @@ def _rearm_scores(rule: AutomationRule) -> None:
     ).update(occurrence=Concat(Value("crossed:"), Cast("id", CharField())))
 
 
-def evaluate(rule: AutomationRule, *, today: date | None = None) -> int:
+def evaluate(
+    rule: AutomationRule, *, today: date | None = None, now: datetime | None = None
+) -> int:
     """Fire the rule for every contact it applies to now; returns how many runs started."""
-    today = today or timezone.localdate()
+    now = now or timezone.now()
+    today = today or timezone.localdate(now)
     _rearm_scores(rule)
     fired = 0
-    for contact_id, occurrence in _candidates(rule, today):
+    for contact_id, occurrence in _candidates(rule, today, now):
         try:
             with transaction.atomic():
                 run = AutomationRun.objects.create(
@@ -263,24 +441,32 @@ def evaluate(rule: AutomationRule, *, today: date | None = None) -> int:
     return fired
 
 
-def retry_failed() -> int:
-    """Runs whose actions failed get another go, until MAX_ATTEMPTS."""
+def retry_failed(*, since: datetime | None = None) -> int:
+    """Runs whose actions failed get another go, until MAX_ATTEMPTS.
+
+    Runs fired in this pass (``fired_at`` at or after ``since``) wait for the
+    next one: the hourly cadence is the back-off between attempts.
+    """
     retried = 0
-    for run in AutomationRun.objects.filter(outcome=RunOutcome.RETRYING, attempts__gt=0):
+    waiting = AutomationRun.objects.filter(outcome=RunOutcome.RETRYING, attempts__gt=0)
+    if since is not None:
+        waiting = waiting.filter(fired_at__lt=since)
+    for run in waiting:
         _perform(run)
         retried += 1
     return retried
 
 
-def run_all(*, today: date | None = None) -> int:
+def run_all(*, today: date | None = None, now: datetime | None = None) -> int:
     """The periodic job: every enabled rule, then the retries. One rule's failure stops nothing."""
     fired = 0
+    started = timezone.now()
     for rule in AutomationRule.objects.filter(enabled=True, deleted_at__isnull=True):
         try:
-            fired += evaluate(rule, today=today)
+            fired += evaluate(rule, today=today, now=now)
         except Exception:
             logger.exception("Automation rule %s could not be evaluated", rule.pk)
-    retry_failed()
+    retry_failed(since=started)
     return fired
 
 
@@ -297,9 +483,11 @@ def _perform(run: AutomationRun) -> None:
             if action["type"] == ActionType.SEND_EMAIL:
                 # Not in a transaction: the message's state must outlive a failure.
                 detail = _send(action, contact)
+            elif action["type"] == ActionType.WEBHOOK:
+                detail = _call_webhook(action, run)
             else:
                 with transaction.atomic():
-                    detail = _do(action, rule, contact)
+                    detail = _do(action, run, contact)
             results[index] = {"ok": True, "detail": detail}
         except Exception as error:
             logger.warning("Automation %s action %s failed: %s", rule.pk, index + 1, error)
@@ -322,11 +510,12 @@ def _message(error: Exception) -> str:
     return (str(error) or type(error).__name__)[:300]
 
 
-def _do(action: Mapping[str, Any], rule: AutomationRule, contact: Contact) -> str:
+def _do(action: Mapping[str, Any], run: AutomationRun, contact: Contact) -> str:
     from rapport.customers import services as customer_services
 
+    rule = run.rule
     kind = action["type"]
-    why = f"Automation rule {rule.name!r}"
+    why = f"{AUTOMATION_MARK} Automation rule {rule.name!r}"
     if kind == ActionType.CREATE_TASK:
         from rapport.reminders.services import TaskInput, create_task
 
@@ -348,6 +537,21 @@ def _do(action: Mapping[str, Any], rule: AutomationRule, contact: Contact) -> st
     if kind == ActionType.ADD_TAG:
         customer_services.tag(None, [contact], [action["tag"]])
         return f"Tagged {action['tag']}"
+    if kind == ActionType.SEND_SURVEY:
+        return _send_survey(action, run, contact)
+    if kind == ActionType.CHANGE_OWNER:
+        from rapport.users.models import User
+
+        owner = User.objects.get(pk=action["owner"], is_active=True)
+        customer_services.update_contact(None, contact, {"owner": owner})
+        return f"Owner {owner}"
+    if kind == ActionType.ADD_TO_LIST:
+        from rapport.marketing import services
+        from rapport.marketing.models import Segment
+
+        segment = Segment.objects.get(pk=action["list"], deleted_at__isnull=True)
+        added = services.add_to_list(None, segment, [contact])
+        return f"Added to {segment.name}" if added else f"Already in {segment.name}"
     raise ValidationError(f"Unknown action {kind!r}.")
 
 
@@ -380,3 +584,117 @@ def _send(action: Mapping[str, Any], contact: Contact) -> str:
         message.refresh_from_db()
         raise ValidationError(message.error or "The e-mail was not sent.")
     return f"E-mail {campaign.subject!r} sent"
+
+
+def _send_survey(action: Mapping[str, Any], run: AutomationRun, contact: Contact) -> str:
+    """Invite through the survey service: it checks consent and open invitations."""
+    from rapport.satisfaction import services as survey_services
+    from rapport.satisfaction.choices import SourceKind
+    from rapport.satisfaction.models import Survey
+
+    survey = Survey.objects.get(pk=action["survey"])
+    # A delivery or ticket event is the invitation's source, so this rule and
+    # the survey app's own triggers never invite twice for the same one.
+    kind, _, ident = run.occurrence.partition(":")
+    source = {"delivery": SourceKind.DELIVERY, "ticket": SourceKind.TICKET}.get(kind)
+    if source and ident.isdigit():
+        result = survey_services.invite(
+            None, survey, [contact], source_kind=source, source_id=int(ident)
+        )
+    else:
+        result = survey_services.invite(None, survey, [contact])
+    if result.invited:
+        return f"Survey {survey.name!r} sent"
+    return f"No survey: {result.skipped.get(contact.pk, 'skipped')}"
+
+
+def webhook_payload(run: AutomationRun) -> bytes:
+    body = {
+        "rule": run.rule_id,
+        "run": run.pk,
+        "trigger": run.rule.trigger,
+        "event": run.occurrence,
+        "contact": run.contact_id,
+        "fired_at": run.fired_at.isoformat(),
+    }
+    return json.dumps(body, sort_keys=True).encode()
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _call_webhook(action: Mapping[str, Any], run: AutomationRun) -> str:
+    """POST the event, signed with the rule's secret; any non-2xx answer is a failure."""
+    body = webhook_payload(run)
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked in _clean_action
+        action["url"],
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Rapport-Automation",
+            SIGNATURE_HEADER: sign(run.rule.secret, body),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as answer:  # noqa: S310
+        status = answer.status
+    return f"Webhook answered {status}"
+
+
+# --- examples shipped as templates ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Example:
+    key: str
+    name: str
+    description: str
+    trigger: str
+    trigger_params: dict[str, Any]
+    conditions: dict[str, Any]
+    actions: list[dict[str, Any]]
+
+
+EXAMPLES: tuple[Example, ...] = (
+    Example(
+        key="win-back",
+        name="Win back valuable customers at risk",
+        description="A task for the owner when a customer in the top CLV decile "
+        "(value percentile at least 0.9) gets a churn risk above 0.5.",
+        trigger=Trigger.SCORE,
+        trigger_params={"metric": "churn_risk", "op": "gte", "value": "0.5"},
+        conditions={
+            "op": "and",
+            "rules": [{"kind": "score", "metric": "value_percentile", "op": "gte", "value": "0.9"}],
+        },
+        actions=[{"type": ActionType.CREATE_TASK, "title": "Win-back call", "due_in_days": 3}],
+    ),
+    Example(
+        key="thank-you-nps",
+        name="Thank you and NPS survey after delivery",
+        description="7 days after an order is delivered: a thank-you e-mail (pick the "
+        "campaign to use as template) and the NPS survey (pick the survey).",
+        trigger=Trigger.ORDER_DELIVERED,
+        trigger_params={"days": "7"},
+        conditions={"op": "and", "rules": []},
+        actions=[{"type": ActionType.SEND_EMAIL}, {"type": ActionType.SEND_SURVEY}],
+    ),
+    Example(
+        key="promoter-referral",
+        name="Promoters become evangelists",
+        description="When a customer answers an NPS survey as a promoter: lifecycle stage "
+        "evangelist and a task to ask for a referral.",
+        trigger=Trigger.SURVEY_ANSWERED,
+        trigger_params={"answer_class": NpsClass.PROMOTER},
+        conditions={"op": "and", "rules": []},
+        actions=[
+            {"type": ActionType.CHANGE_STAGE, "stage": LifecycleStage.EVANGELIST},
+            {"type": ActionType.CREATE_TASK, "title": "Ask for a referral", "due_in_days": 2},
+        ],
+    ),
+)
+
+
+def example(key: str) -> Example | None:
+    return next((item for item in EXAMPLES if item.key == key), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -14,13 +15,108 @@ from django.views.decorators.http import require_POST
 from rapport.catalog.views import errors_into, message_of
 from rapport.core.permissions import Action, can, require, restrict
 from rapport.core.services import ConflictError
+from rapport.customers.choices import LifecycleStage
 from rapport.marketing import automation, editor, queries, rules
-from rapport.marketing.forms import AutomationForm
+from rapport.marketing.choices import SegmentKind, Trigger
+from rapport.marketing.forms import ACTION_ROWS, AutomationForm
 from rapport.marketing.models import AutomationRule, AutomationRun
 from rapport.marketing.views import _editor_context
 from rapport.users.models import User, signed_in
 
 RECENT_RUNS = 50
+ACTION_FIELDS: tuple[str, ...] = ("type", "title", "due_in_days", "campaign", "stage", "tag")
+ACTION_FIELDS += ("survey", "owner", "list", "url")
+
+
+class RuleForm(AutomationForm):
+    """The shared form plus the event triggers' and the newer actions' fields."""
+
+    def __init__(self, *args: Any, campaigns: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, campaigns=campaigns, **kwargs)
+        from rapport.satisfaction import queries as survey_queries
+
+        self.fields["days"].label = "Days"
+        self.fields["days"].help_text = "before service is due; after delivery or resolution"
+        self.fields["stage"] = forms.ChoiceField(
+            label="To stage",
+            required=False,
+            choices=[("", "any stage"), *LifecycleStage.choices],
+            help_text="for stage changes",
+        )
+        self.fields["answer_class"] = forms.ChoiceField(
+            label="Answered as",
+            required=False,
+            choices=[("", "any answer"), *[(c, c) for c in automation.ANSWER_CLASSES]],
+            help_text="for survey answers",
+        )
+        surveys = survey_queries.surveys(user).filter(is_active=True)
+        lists = queries.segments(user).filter(kind=SegmentKind.STATIC)
+        owners = User.objects.filter(is_active=True).order_by("full_name", "email")
+        for row in range(ACTION_ROWS):
+            self.fields[f"action{row}_survey"] = forms.ChoiceField(
+                label="Survey", required=False, choices=[("", "—"), *_pairs(surveys)]
+            )
+            self.fields[f"action{row}_owner"] = forms.ChoiceField(
+                label="New owner", required=False, choices=[("", "—"), *_pairs(owners)]
+            )
+            self.fields[f"action{row}_list"] = forms.ChoiceField(
+                label="Static list", required=False, choices=[("", "—"), *_pairs(lists)]
+            )
+            self.fields[f"action{row}_url"] = forms.CharField(
+                label="Webhook URL (https)", required=False, max_length=500
+            )
+
+    def action_rows(self) -> list[list[Any]]:
+        return [
+            [self[f"action{row}_{name}"] for name in ACTION_FIELDS] for row in range(ACTION_ROWS)
+        ]
+
+    def trigger_params(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        trigger = data["trigger"]
+        if trigger == Trigger.STAGE_CHANGED:
+            return {"stage": data.get("stage") or ""}
+        if trigger == Trigger.SURVEY_ANSWERED:
+            return {"answer_class": data.get("answer_class") or ""}
+        if trigger in (Trigger.ORDER_DELIVERED, Trigger.TICKET_RESOLVED):
+            return {"days": data["days"] if data["days"] is not None else ""}
+        return super().trigger_params()
+
+    def actions(self) -> list[dict[str, Any]]:
+        data = self.cleaned_data
+        chosen = []
+        for row in range(ACTION_ROWS):
+            if not data.get(f"action{row}_type"):
+                continue
+            values = {name: data.get(f"action{row}_{name}") for name in ACTION_FIELDS}
+            chosen.append(
+                {name: value for name, value in values.items() if value not in (None, "")}
+            )
+        return chosen
+
+    @staticmethod
+    def initial_for(rule: Any) -> dict[str, Any]:
+        return AutomationForm.initial_for(rule)
+
+
+def _pairs(records: Any) -> list[tuple[str, str]]:
+    return [(str(record.pk), str(record)) for record in records]
+
+
+def _initial_from_example(key: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    found = automation.example(key)
+    if found is None:
+        return {}, None
+    initial: dict[str, Any] = {
+        "name": found.name,
+        "enabled": True,
+        "trigger": found.trigger,
+        **found.trigger_params,
+    }
+    for row, action in enumerate(found.actions[:ACTION_ROWS]):
+        for name, value in action.items():
+            initial[f"action{row}_{name}"] = value
+    return initial, found.conditions
 
 
 def _rules(user: User, action: Action = Action.VIEW) -> Any:
@@ -41,6 +137,8 @@ def automation_list(request: HttpRequest) -> HttpResponse:
         "rules": _rules(user),
         "runs": runs,
         "may_change": can(user, Action.CHANGE, AutomationRule),
+        "may_add": can(user, Action.ADD, AutomationRule),
+        "examples": automation.EXAMPLES,
     }
     return render(request, "marketing/automation_list.html", context)
 
@@ -48,7 +146,7 @@ def automation_list(request: HttpRequest) -> HttpResponse:
 def _form_page(request: HttpRequest, user: User, rule: AutomationRule | None) -> HttpResponse:
     campaigns = queries.campaigns(user)
     if request.method == "POST":
-        form = AutomationForm(request.POST, campaigns=campaigns)
+        form = RuleForm(request.POST, campaigns=campaigns, user=user)
         tree = editor.from_form(request.POST)
         if form.is_valid():
             values = {
@@ -76,9 +174,13 @@ def _form_page(request: HttpRequest, user: User, rule: AutomationRule | None) ->
             except ValidationError as error:
                 errors_into(form, error)
     else:
-        initial = AutomationForm.initial_for(rule) if rule else {}
-        form = AutomationForm(initial=initial, campaigns=campaigns)
-        tree = (rule.conditions if rule else None) or rules.empty_tree()
+        start: dict[str, Any] | None = None
+        if rule:
+            initial = RuleForm.initial_for(rule)
+        else:
+            initial, start = _initial_from_example(request.GET.get("example", ""))
+        form = RuleForm(initial=initial, campaigns=campaigns, user=user)
+        tree = (rule.conditions if rule else start) or rules.empty_tree()
     context = {"form": form, "rule": rule, **_editor_context(tree, user)}
     return render(request, "marketing/automation_form.html", context)
 

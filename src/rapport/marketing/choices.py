@@ -35,6 +35,26 @@ class Trigger(models.TextChoices):
     SCORE = "score", "An insight score crosses a threshold"
     SERVICE_DUE = "service_due", "A unit is due for service"
     BIRTHDAY = "birthday", "Birthday"
+    CONTACT_CREATED = "contact_created", "A contact is created"
+    STAGE_CHANGED = "stage_changed", "The lifecycle stage changes"
+    ORDER_PLACED = "order_placed", "An order is placed"
+    ORDER_DELIVERED = "order_delivered", "An order is delivered"
+    TICKET_RESOLVED = "ticket_resolved", "A ticket is resolved"
+    SURVEY_ANSWERED = "survey_answered", "A survey is answered"
+
+
+# Triggers fired by one stored event each (its id is the occurrence), only for
+# events after the rule was armed (created or enabled).
+EVENT_TRIGGERS = frozenset(
+    {
+        Trigger.CONTACT_CREATED,
+        Trigger.STAGE_CHANGED,
+        Trigger.ORDER_PLACED,
+        Trigger.ORDER_DELIVERED,
+        Trigger.TICKET_RESOLVED,
+        Trigger.SURVEY_ANSWERED,
+    }
+)
 
 
 class ActionType(models.TextChoices):
@@ -42,6 +62,10 @@ class ActionType(models.TextChoices):
     SEND_EMAIL = "send_email", "Send an e-mail (a campaign as template)"
     CHANGE_STAGE = "change_stage", "Change the lifecycle stage"
     ADD_TAG = "add_tag", "Add a tag"
+    SEND_SURVEY = "send_survey", "Send a survey"
+    CHANGE_OWNER = "change_owner", "Change the owner"
+    ADD_TO_LIST = "add_to_list", "Add to a static list"
+    WEBHOOK = "webhook", "Call a webhook"
 
 
 class RunOutcome(models.TextChoices):

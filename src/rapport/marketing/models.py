@@ -176,6 +176,11 @@ class AutomationRule(CustomerRecord):
     conditions = models.JSONField(default=dict, blank=True)
     actions = models.JSONField(default=list)
     last_run_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Event triggers look only at events from this moment on (set when the rule
+    # is created or enabled), so a new rule never fires for old history.
+    armed_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Signs the webhook calls (HMAC-SHA256); shown to admins on the rule's page.
+    secret = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["name", "id"]
@@ -217,6 +222,8 @@ class AutomationRun(models.Model):
         indexes = [
             models.Index(fields=["rule", "-fired_at"], name="automation_run_rule_idx"),
             models.Index(fields=["outcome", "fired_at"], name="automation_run_outcome_idx"),
+            # The run log, newest first (page and API).
+            models.Index(fields=["-fired_at", "-id"], name="automation_run_fired_idx"),
         ]
 
     def __str__(self) -> str:

@@ -35,7 +35,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
-from django.db.models.lookups import GreaterThanOrEqual, IContains, LessThanOrEqual
+from django.db.models.lookups import Exact, GreaterThanOrEqual, IContains, LessThanOrEqual
 from django.utils import timezone
 
 MAX_DEPTH = 4
@@ -440,6 +440,37 @@ def _asset_due(rule: Mapping[str, Any]) -> Q:
     return Q(Exists(due))
 
 
+def _ticket_open(rule: Mapping[str, Any]) -> Q:
+    from rapport.service.choices import ACTIVE_STATUSES
+    from rapport.service.models import Ticket
+
+    open_tickets = Ticket.objects.filter(contact=OuterRef("pk"), status__in=ACTIVE_STATUSES)
+    return _is(rule["op"], Q(Exists(open_tickets)))
+
+
+SATISFACTION_CLASSES: Choices = [
+    ("nps:promoter", "NPS: promoter (9-10)"),
+    ("nps:passive", "NPS: passive (7-8)"),
+    ("nps:detractor", "NPS: detractor (0-6)"),
+    ("csat:delighted", "CSAT: delighted"),
+    ("csat:satisfied", "CSAT: satisfied"),
+    ("csat:dissatisfied", "CSAT: dissatisfied"),
+]
+
+
+def _satisfaction(rule: Mapping[str, Any]) -> Q:
+    """The class of the contact's latest answer of that survey kind."""
+    from rapport.satisfaction.models import Response
+
+    kind, value = str(rule["value"]).split(":", 1)
+    latest = Response.objects.filter(contact=OuterRef("pk"), kind=kind).order_by(
+        "-answered_at", "-id"
+    )
+    column = "nps_class" if kind == "nps" else "csat_class"
+    matched = Q(Exact(Subquery(latest.values(column)[:1]), Value(value)))
+    return _is(rule["op"], matched)
+
+
 SCORE_METRICS: Choices = [
     ("lifetime_value", "Customer lifetime value (CLV)"),
     ("p_alive", "Probability still a customer (P alive)"),
@@ -710,6 +741,23 @@ def _register_builtins() -> None:
             (Param("value", "Within days (0: overdue or due today)", "number"),),
             _asset_due,
             check=_positive_number,
+        ),
+        RuleKind(
+            "ticket_open",
+            "Open support ticket",
+            "Service",
+            (_op([("has", "has one"), ("has_not", "has none")]),),
+            _ticket_open,
+        ),
+        RuleKind(
+            "satisfaction",
+            "Latest survey answer",
+            "Service",
+            (
+                _op(IS_OPS),
+                Param("value", "Class", "choice", choices=lambda: SATISFACTION_CLASSES),
+            ),
+            _satisfaction,
         ),
         RuleKind(
             "score",

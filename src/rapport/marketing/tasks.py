@@ -30,5 +30,9 @@ def tick() -> int:
 
 @db_periodic_task(crontab(minute="15"))
 def run_automation() -> int:
-    """Evaluate the automation rules hourly; each fires once per occurrence, so hourly is safe."""
+    """Evaluate the automation rules hourly; each fires once per occurrence, so hourly is safe.
+
+    Event triggers read the stored events since the rule was armed, so a
+    missed hour only delays them; failed actions get their retry on the next hour.
+    """
     return automation.run_all()

@@ -6,8 +6,8 @@ from rest_framework import serializers
 
 from rapport.customers.models import Contact
 from rapport.marketing import queries
-from rapport.marketing.choices import CampaignStatus, SegmentKind
-from rapport.marketing.models import Campaign, Message, Segment
+from rapport.marketing.choices import CampaignStatus, RunOutcome, SegmentKind, Trigger
+from rapport.marketing.models import AutomationRule, AutomationRun, Campaign, Message, Segment
 
 RULES_HELP = (
     'The rule tree: {"op": "and"|"or", "rules": [rule or group, ...]}; a rule is '
@@ -150,5 +150,70 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
         fields = [
             "id", "contact", "email", "state", "attempts", "sent_at", "opened_at",
             "clicked_at", "unsubscribed_at", "error",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+# --- automation -------------------------------------------------------------------------
+
+TRIGGER_VALUES = ", ".join(Trigger.values)
+OUTCOME_VALUES = ", ".join(RunOutcome.values)
+TRIGGER_PARAMS_HELP = (
+    'Per trigger: score {"metric", "op": "gte"|"lte", "value"}; service_due {"days"}; '
+    'stage_changed {"stage"?}; order_delivered and ticket_resolved {"days"?: days after}; '
+    'survey_answered {"answer_class"?}; the others {}.'
+)
+ACTIONS_HELP = (
+    'Up to 5 actions, run in order; each {"type": ...} with create_task {title, due_in_days}, '
+    "send_email {campaign}, change_stage {stage}, add_tag {tag}, send_survey {survey}, "
+    "change_owner {owner}, add_to_list {list}, webhook {url}."
+)
+
+
+class AutomationRuleSerializer(serializers.ModelSerializer[AutomationRule]):
+    trigger = serializers.CharField(read_only=True, help_text=TRIGGER_VALUES)
+    trigger_params = serializers.JSONField(read_only=True, help_text=TRIGGER_PARAMS_HELP)
+    conditions = serializers.JSONField(read_only=True, help_text=RULES_HELP)
+    actions = serializers.JSONField(read_only=True, help_text=ACTIONS_HELP)
+
+    class Meta:
+        model = AutomationRule
+        fields = [
+            "id", "name", "enabled", "trigger", "trigger_params", "conditions", "actions",
+            "armed_at", "last_run_at", "owner", "version", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class NewAutomationRuleSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=150)
+    enabled = serializers.BooleanField(required=False, default=True)
+    trigger = serializers.CharField(help_text=TRIGGER_VALUES)
+    trigger_params = serializers.JSONField(
+        required=False, default=dict, help_text=TRIGGER_PARAMS_HELP
+    )
+    conditions = serializers.JSONField(required=False, default=None, help_text=RULES_HELP)
+    actions = serializers.JSONField(help_text=ACTIONS_HELP)
+
+
+class AutomationRuleChangeSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=150, required=False)
+    enabled = serializers.BooleanField(required=False)
+    trigger = serializers.CharField(required=False, help_text=TRIGGER_VALUES)
+    trigger_params = serializers.JSONField(required=False, help_text=TRIGGER_PARAMS_HELP)
+    conditions = serializers.JSONField(required=False, help_text=RULES_HELP)
+    actions = serializers.JSONField(required=False, help_text=ACTIONS_HELP)
+
+
+class AutomationRunSerializer(serializers.ModelSerializer[AutomationRun]):
+    outcome = serializers.CharField(read_only=True, help_text=OUTCOME_VALUES)
+    results = serializers.JSONField(
+        read_only=True, help_text='One {"ok": bool, "detail": str} per action of the rule'
+    )
+
+    class Meta:
+        model = AutomationRun
+        fields = [
+            "id", "rule", "contact", "occurrence", "fired_at", "outcome", "attempts", "results",
         ]  # fmt: skip
         read_only_fields = fields

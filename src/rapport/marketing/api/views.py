@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -11,12 +12,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from rapport.core.api.versioning import IF_MATCH_PARAMETER, VersionedRecordMixin
-from rapport.core.permissions import Action, may_see_trash
+from rapport.core.permissions import Action, may_see_trash, restrict
 from rapport.customers import queries as customer_queries
-from rapport.marketing import queries, rules, services
+from rapport.marketing import automation, queries, rules, services
 from rapport.marketing.api import serializers as s
+from rapport.marketing.choices import RunOutcome, Trigger
 from rapport.marketing.filtersets import CampaignFilterSet, SegmentFilterSet
-from rapport.marketing.models import Campaign, Segment
+from rapport.marketing.models import AutomationRule, AutomationRun, Campaign, Segment
 from rapport.users.models import signed_in
 
 ETAG_WRITES = extend_schema_view(
@@ -335,3 +337,105 @@ class CampaignViewSet(
         campaign = self.get_object()
         rows = _page(self, queries.messages(request.user, campaign), request)
         return self.get_paginated_response(s.MessageSerializer(rows, many=True).data)
+
+
+class AutomationRuleFilterSet(django_filters.FilterSet):
+    enabled = django_filters.BooleanFilter()
+    trigger = django_filters.ChoiceFilter(choices=Trigger.choices)
+
+    class Meta:
+        model = AutomationRule
+        fields = ["enabled", "trigger"]
+
+
+class AutomationRunFilterSet(django_filters.FilterSet):
+    rule = django_filters.NumberFilter(field_name="rule_id")
+    contact = django_filters.NumberFilter(field_name="contact_id")
+    outcome = django_filters.ChoiceFilter(choices=RunOutcome.choices)
+
+    class Meta:
+        model = AutomationRun
+        fields = ["rule", "contact", "outcome"]
+
+
+@ETAG_WRITES
+class AutomationRuleViewSet(
+    VersionedRecordMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[AutomationRule],
+):
+    """Automation rules: admins write them; marketing and managers read them."""
+
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    permission_model = AutomationRule
+    filterset_class: Any = AutomationRuleFilterSet
+    ordering_fields = ("name", "id")
+    default_ordering = ("name",)
+
+    def get_queryset(self) -> Any:
+        return restrict(AutomationRule.objects.all(), self.request.user, Action.VIEW)
+
+    def get_serializer_class(self) -> Any:
+        return {
+            "create": s.NewAutomationRuleSerializer,
+            "partial_update": s.AutomationRuleChangeSerializer,
+        }.get(self.action or "", s.AutomationRuleSerializer)
+
+    def _read(self, rule: AutomationRule, *, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.remember_etag(self.get_queryset().get(pk=rule.pk))
+        return Response(s.AutomationRuleSerializer(fresh).data, status=code)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(s.AutomationRuleSerializer(self.remember_etag(self.get_object())).data)
+
+    @extend_schema(
+        request=s.NewAutomationRuleSerializer, responses={201: s.AutomationRuleSerializer}
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = s.NewAutomationRuleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rule = automation.create_rule(signed_in(request), **body.validated_data)
+        return self._read(rule, code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.AutomationRuleChangeSerializer, responses={200: s.AutomationRuleSerializer}
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        rule = self.get_object()
+        body = s.AutomationRuleChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        automation.update_rule(
+            signed_in(request),
+            rule,
+            dict(body.validated_data),
+            expected_version=self.expected_version(rule),
+        )
+        return self._read(rule)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Move the rule to the trash: it stops firing; its run log stays."""
+        rule = self.get_object()
+        self.expected_version(rule)
+        automation.trash_rule(signed_in(request), rule)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AutomationRunViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[AutomationRun]
+):
+    """The run log: one row per firing of a rule for a contact, with each action's outcome."""
+
+    permission_model = AutomationRun
+    serializer_class = s.AutomationRunSerializer
+    filterset_class: Any = AutomationRunFilterSet
+    ordering_fields = ("fired_at", "id")
+    default_ordering = ("-fired_at", "-id")
+
+    def get_queryset(self) -> Any:
+        return restrict(AutomationRun.objects.all(), self.request.user, Action.VIEW).filter(
+            rule__deleted_at__isnull=True
+        )
