@@ -217,7 +217,7 @@ INSIGHTS_WALLET_FIELD = os.environ.get("INSIGHTS_WALLET_FIELD", "estimated_annua
 # all-or-nothing batch, and the encoding chosen when single-byte ones tie.
 DATAIO_MAX_FILE_BYTES = config.env_int("DATAIO_MAX_FILE_BYTES", 200 * 1024 * 1024)
 DATAIO_MAX_COLUMNS = config.env_int("DATAIO_MAX_COLUMNS", 500)
-DATAIO_BATCH_SIZE = config.env_int("DATAIO_BATCH_SIZE", 1000)
+DATAIO_BATCH_SIZE = config.env_int("DATAIO_BATCH_SIZE", 5000)
 DATAIO_FALLBACK_ENCODING = os.environ.get("DATAIO_FALLBACK_ENCODING", "cp1252")
 
 # Duplicates: pairs scoring at least DUPLICATE_THRESHOLD (0 to 1) enter the review
@@ -243,6 +243,9 @@ MARKETING_RATE_PER_MINUTE = config.env_int("MARKETING_RATE_PER_MINUTE", 120)
 MARKETING_BATCH_SIZE = config.env_int("MARKETING_BATCH_SIZE", 50)
 MARKETING_MAX_ATTEMPTS = config.env_int("MARKETING_MAX_ATTEMPTS", 3)
 MARKETING_CLAIM_LEASE_MINUTES = config.env_int("MARKETING_CLAIM_LEASE_MINUTES", 15)
+
+# Automation webhooks go to https addresses only, unless this allows plain http.
+AUTOMATION_WEBHOOK_ALLOW_HTTP = config.env_bool("AUTOMATION_WEBHOOK_ALLOW_HTTP", False)
 
 # Survey triggers (after a delivery or a resolved ticket) look this many days past a
 # survey's delay, so turning a trigger on does not mail old history.

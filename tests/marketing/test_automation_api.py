@@ -15,7 +15,7 @@ from tests.customers.factories import make_contact
 pytestmark = pytest.mark.django_db
 
 TASK = [{"type": "create_task", "title": "Welcome call", "due_in_days": 1}]
-NEW_RULE = {
+NEW_RULE: dict[str, Any] = {
     "name": "Welcome",
     "trigger": "contact_created",
     "trigger_params": {},

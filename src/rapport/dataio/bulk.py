@@ -89,12 +89,23 @@ def _fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
     return [f for f in model._meta.concrete_fields if not f.primary_key]
 
 
-def insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` (attname → value; missing ones take the field default); their new pks."""
+def insert(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], *, returning: bool = True
+) -> list[int]:
+    """Insert ``rows`` (attname → value; missing ones take the field default); their new pks.
+
+    Without ``returning`` the pks are not read back (an empty list), which lets
+    the rows go through one prepared statement (``executemany``), the fastest
+    way for tables without search triggers.
+    """
     if not rows:
         return []
     fields = _fields(model)
-    return _execute(model, fields, _prepared(rows, fields), returning=True)
+    values = _prepared(rows, fields)
+    if not returning:
+        _execute_many(model, fields, values)
+        return []
+    return _execute(model, fields, values, returning=True)
 
 
 def insert_new(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
@@ -135,6 +146,22 @@ def _execute(
                 # Both databases return the rows of one multi-row INSERT in VALUES order.
                 pks += [int(returned[0]) for returned in cursor.fetchall()]
     return pks
+
+
+def _execute_many(
+    model: type[models.Model],
+    fields: Sequence[models.Field[Any, Any]],
+    values: Sequence[Sequence[Any]],
+) -> None:
+    ops = connection.ops
+    table = ops.quote_name(model._meta.db_table)
+    columns = ", ".join(ops.quote_name(str(f.column)) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608 - model meta
+            values,
+        )
 
 
 def insert_with_history(
@@ -183,5 +210,5 @@ def insert_with_history(
             order.append(position[field.attname])
     pick = itemgetter(*order)
     history_values = [pick([*row, pk, *stamp]) for row, pk in zip(values, pks, strict=True)]
-    _execute(history_model, history_fields, history_values, returning=False)
+    _execute_many(history_model, history_fields, history_values)
     return pks

@@ -6,6 +6,7 @@ class Entity(models.TextChoices):
     COMPANIES = "companies", "Companies"
     PRODUCTS = "products", "Products"
     INTERACTIONS = "interactions", "Timeline entries (calls, meetings, e-mails, notes)"
+    ORDERS = "orders", "Orders with lines"
 
 
 class FileFormat(models.TextChoices):

@@ -85,7 +85,7 @@ INTERACTION_TARGETS = (
 )
 
 # Orders come one row per line; the rows of an order share its reference.
-ORDERS = "orders"
+ORDERS = Entity.ORDERS
 ORDER_TARGETS = (
     Target("order_ref", "Order number", "the order's number in the file; groups its lines"),
     Target("contact_email", "Customer's e-mail", "finds the contact"),
@@ -193,11 +193,9 @@ ORDER_SYNONYMS: dict[str, str] = {
 PREFIXES = ("person", "organization", "contact", "account", "company", "lead")
 
 
-# Entities the import reads: the choices of ImportJob.entity, and orders (their
-# choice goes into dataio.choices.Entity with the next migration of the app).
-IMPORT_ENTITIES: tuple[tuple[str, str], ...] = (
-    *((str(value), str(label)) for value, label in Entity.choices),
-    *(() if ORDERS in Entity.values else ((ORDERS, "Orders with lines"),)),
+# Entities the import reads: the choices of ImportJob.entity.
+IMPORT_ENTITIES: tuple[tuple[str, str], ...] = tuple(
+    (str(value), str(label)) for value, label in Entity.choices
 )
 
 

@@ -908,8 +908,8 @@ def _create_contacts(plan: Plan, rows: list[ContactRow], companies: dict[str, Co
     audit(ContactEmail, emails)
     audit(ContactPhone, phones)
     audit(Membership, memberships)
-    bulk.insert(LifecycleChange, changes)
-    bulk.insert(Contact.tags.through, tagged)
+    bulk.insert(LifecycleChange, changes, returning=False)
+    bulk.insert(Contact.tags.through, tagged, returning=False)
     _index_new(
         [
             index.Document(

@@ -4,7 +4,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from rapport.dataio.choices import Entity, MatchOn
+from rapport.dataio import mapping
+from rapport.dataio.choices import MatchOn
 from rapport.dataio.models import ImportJob, ImportRowError
 
 
@@ -35,7 +36,7 @@ class ImportJobSerializer(serializers.ModelSerializer[ImportJob]):
 
 
 class UploadSerializer(serializers.Serializer[Any]):
-    entity = serializers.ChoiceField(choices=Entity.choices)
+    entity = serializers.ChoiceField(choices=mapping.IMPORT_ENTITIES)
     file = serializers.FileField()
 
 
