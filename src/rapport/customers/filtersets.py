@@ -89,7 +89,9 @@ class CustomerFilterSet(django_filters.FilterSet):
         widget=forms.CheckboxSelectMultiple,
     )
     valuable_at_risk = django_filters.BooleanFilter(
-        field_name="score__valuable_at_risk", label="Valuable and at risk"
+        field_name="score__valuable_at_risk",
+        label="Valuable and at risk",
+        widget=PlainSelect(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]),
     )
     min_lifetime_value = django_filters.NumberFilter(
         field_name="score__lifetime_value", lookup_expr="gte", label="Lifetime value at least"

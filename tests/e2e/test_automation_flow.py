@@ -7,17 +7,17 @@ from playwright.sync_api import Page, expect
 
 from rapport.marketing.models import AutomationRule
 from rapport.users.models import User
-from tests.e2e.conftest import BrowserLog, browser, browser_log, new_page, page  # noqa: F401
+from tests.e2e.conftest import BrowserLog
 from tests.e2e.test_smoke import log_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_admin_starts_from_the_promoter_example(
-    page: Page,  # noqa: F811
+    page: Page,
     admin: User,
     password: str,
-    browser_log: BrowserLog,  # noqa: F811
+    browser_log: BrowserLog,
 ) -> None:
     log_in(page, admin.email, password)
     page.goto("/automation/")
