@@ -202,3 +202,24 @@ def test_read_only_users_cannot_open_deals_from_offers(
     )
     assert client_for(read_only).post(f"/insights/offers/{offer.pk}/deal/").status_code == 403
     assert not Deal.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["admin", "manager", "sales", "service", "marketing", "read_only"])
+def test_opening_a_deal_from_an_offer_follows_the_deal_permissions(
+    role: str, admin: User, catalog: dict[str, Any], user_of_role: Any, client_for: Any
+) -> None:
+    from rapport.core.permissions import Action, can
+    from rapport.sales.models import Deal
+
+    for i in range(3):
+        fan = make_contact(admin, first_name=f"Fan{i}")
+        buy(admin, fan, catalog["kettle"], catalog["descaler"])
+    user = user_of_role(role)
+    newcomer = make_contact(admin, first_name="Newcomer", owner=user)
+    buy(admin, newcomer, catalog["kettle"], days_ago=10)
+    services.refresh_scores(today=TODAY)
+    offer = NextBestOffer.objects.get(contact=newcomer)
+    may_open = can(user, Action.ADD, Deal)
+    response = client_for(user).post(f"/insights/offers/{offer.pk}/deal/")
+    assert response.status_code == (302 if may_open else 403), role
+    assert Deal.objects.filter(contact=newcomer).exists() == may_open

@@ -224,3 +224,12 @@ def test_edit_form_saves_and_refuses_a_stale_version(
     assert "changed by someone else" in stale.content.decode()
     desk.north.refresh_from_db()
     assert desk.north.subject == "North boiler, again"
+
+
+@pytest.mark.parametrize(
+    "url", ["/tickets/", "/deals/", "/surveys/", "/segments/", "/contacts/", "/orders/"]
+)
+def test_every_list_filter_has_a_readable_label(admin: User, client_for: Any, url: str) -> None:
+    page = client_for(admin).get(url)
+    assert page.status_code == 200
+    assert "[invalid name]" not in page.content.decode()

@@ -8,7 +8,9 @@ from rapport.core.lists import Column, ListSpec
 
 
 def _days(value: int | None) -> str:
-    return "off" if value is None else f"after {value} days"
+    if value is None:
+        return "off"
+    return f"after {value} day" if value == 1 else f"after {value} days"
 
 
 SURVEYS = ListSpec(

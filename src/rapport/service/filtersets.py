@@ -37,7 +37,7 @@ def assignee_choices() -> list[tuple[str, str]]:
 class TicketFilterSet(ListFilterSet):
     q = django_filters.CharFilter(method="search", label="Reference or subject")
     queue = django_filters.ChoiceFilter(
-        choices=QUEUES[1:], method="in_queue", empty_label="All tickets"
+        choices=QUEUES[1:], method="in_queue", empty_label="All tickets", label="Queue"
     )
     status = django_filters.MultipleChoiceFilter(
         choices=TicketStatus.choices, widget=forms.CheckboxSelectMultiple
