@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RAPPORT := $(BIN)/rapport
 export RAPPORT_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: run test test-fast lint format bench bench-full clean help
+.PHONY: run test test-fast lint format bench bench-full bench-insights clean help
 
 help:
 	@echo "make run         set up and start Rapport at http://127.0.0.1:8000 (SQLite, demo data)"
@@ -14,6 +14,7 @@ help:
 	@echo "make format      ruff format and fix"
 	@echo "make bench       benchmarks at 100,000 contacts on DATABASE_URL (default SQLite)"
 	@echo "make bench-full  the same at 1,000,000 contacts"
+	@echo "make bench-insights  the analytics refresh at 100,000 contacts / 500,000 orders"
 	@echo "make clean       remove .venv and caches (keeps ./var, your data)"
 
 # The virtualenv is rebuilt when pyproject.toml changes.
@@ -61,6 +62,9 @@ bench: $(VENV)/.installed-bench
 
 bench-full: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py --contacts 1000000 $(BENCH_ARGS)
+
+bench-insights: $(VENV)/.installed-bench
+	$(BIN)/python bench/insights_refresh.py --contacts 100000 --orders 500000 --reuse $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

@@ -40,7 +40,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.rows < 1 or args.runs < 1:
         parser.error("--rows and --runs must be positive")
-    workdir = ROOT / "var" / "bench-import"
+    # Under RAPPORT_DATA_DIR when set (each engineer's own), else the repo's var/.
+    workdir = Path(os.environ.get("RAPPORT_DATA_DIR") or ROOT / "var") / "bench-import"
     workdir.mkdir(parents=True, exist_ok=True)
     if "DATABASE_URL" not in os.environ:
         database = workdir / "rapport.sqlite3"
@@ -89,6 +90,8 @@ def main() -> int:
         f" {median['reimport_cpu']:>15,.0f}\n"
         f"  raw executemany of the same rows            {median['raw']:>11,.0f}"
         f" {median['raw_cpu']:>15,.0f}\n"
+        f"  import / raw executemany (same run)         {median['import'] / median['raw']:>11.4f}"
+        f" {median['import_cpu'] / median['raw_cpu']:>15.4f}\n"
         f"  target: import >= 20,000 rows/s"
     )
     return 0

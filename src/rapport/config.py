@@ -132,15 +132,21 @@ def database_config(directory: Path) -> dict[str, Any]:
         raise ImproperlyConfigured(f"DATABASE_URL {redact_url(url)!r} names no database; {usage}")
     if engine == "django.db.backends.sqlite3":
         # WAL lets readers work while the worker writes; IMMEDIATE avoids the
-        # "database is locked" upgrade deadlock between two writers.
+        # "database is locked" upgrade deadlock between two writers. busy_timeout
+        # comes first so the PRAGMAs after it wait for a lock instead of failing
+        # when two workers connect at once; analysis_limit bounds optimize's ANALYZE.
         config["OPTIONS"] = {
             "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA optimize=0x10002;"
+                "PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                "PRAGMA foreign_keys=ON; PRAGMA analysis_limit=400; PRAGMA optimize=0x10002;"
             ),
             "transaction_mode": "IMMEDIATE",
             **config.get("OPTIONS", {}),
         }
+        # Opening a connection (schema and PRAGMAs) costs about 6 ms of CPU, as much
+        # as a whole API request: keep connections open between requests.
+        config.setdefault("CONN_MAX_AGE", 600)
+        config["CONN_HEALTH_CHECKS"] = True
     else:
         config.setdefault("CONN_MAX_AGE", 60)
         config["CONN_HEALTH_CHECKS"] = True

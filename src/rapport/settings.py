@@ -219,6 +219,9 @@ DATAIO_MAX_FILE_BYTES = config.env_int("DATAIO_MAX_FILE_BYTES", 200 * 1024 * 102
 DATAIO_MAX_COLUMNS = config.env_int("DATAIO_MAX_COLUMNS", 500)
 DATAIO_BATCH_SIZE = config.env_int("DATAIO_BATCH_SIZE", 5000)
 DATAIO_FALLBACK_ENCODING = os.environ.get("DATAIO_FALLBACK_ENCODING", "cp1252")
+# "Export everything": days a ZIP is kept, and where (default: DATA_DIR / "exports").
+DATAIO_EXPORT_KEEP_DAYS = config.env_int("DATAIO_EXPORT_KEEP_DAYS", 7)
+DATAIO_EXPORT_DIR = os.environ.get("DATAIO_EXPORT_DIR", "")
 
 # Duplicates: pairs scoring at least DUPLICATE_THRESHOLD (0 to 1) enter the review
 # queue; a blocking key shared by more than DUPLICATE_MAX_BLOCK records is skipped.
@@ -246,6 +249,9 @@ MARKETING_CLAIM_LEASE_MINUTES = config.env_int("MARKETING_CLAIM_LEASE_MINUTES", 
 
 # Automation webhooks go to https addresses only, unless this allows plain http.
 AUTOMATION_WEBHOOK_ALLOW_HTTP = config.env_bool("AUTOMATION_WEBHOOK_ALLOW_HTTP", False)
+# Outgoing webhooks: attempts per delivery before it is marked failed (1, 2, 4, 8...
+# minutes apart). AUTOMATION_WEBHOOK_ALLOW_HTTP also allows private/loopback addresses.
+WEBHOOK_MAX_ATTEMPTS = config.env_int("WEBHOOK_MAX_ATTEMPTS", 6)
 
 # Survey triggers (after a delivery or a resolved ticket) look this many days past a
 # survey's delay, so turning a trigger on does not mail old history.

@@ -114,3 +114,36 @@ def test_a_small_demo_is_left_to_the_ordinary_steps(settings: Any) -> None:
     assert Contact.objects.count() == 60
     # The ordinary customers step writes a history entry per contact, as the services do.
     assert Contact.history.count() == 60
+
+
+def test_a_large_demo_written_in_many_chunks_is_whole_and_in_order(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rapport.customers import scale
+
+    settings.RAPPORT_DEMO_BULK_THRESHOLD = 200
+    # Chunks far smaller than the demo: rows must be neither lost nor doubled at the seams.
+    monkeypatch.setattr(scale, "CONTACTS_PER_CHUNK", 70)
+    monkeypatch.setattr(scale, "ROWS_PER_CHUNK", 333)
+    load(400)
+
+    assert Contact.objects.count() == 400
+    assert ContactEmail.objects.filter(is_primary=True).values("email").distinct().count() == 400
+    assert Contact.history.count() == 400
+    assert Membership.objects.count() == Contact.objects.exclude(memberships=None).count()
+    orders = Order.objects.annotate(lines_total=Sum("lines__line_total"))
+    assert orders.count() > 400
+    assert all(order.total == order.lines_total for order in orders)
+    # Numbered per year in the order they were placed, without gaps.
+    by_year: dict[str, list[int]] = {}
+    for number in Order.objects.order_by("created_at", "pk").values_list("number", flat=True):
+        year, sequence = number.split("-")
+        by_year.setdefault(year, []).append(int(sequence))
+    for sequences in by_year.values():
+        assert sequences == list(range(1, len(sequences) + 1))
+    # Timeline ids grow with time, and every order has its entry once.
+    times = list(Interaction.objects.order_by("pk").values_list("occurred_at", flat=True))
+    assert times == sorted(times)
+    entries = Counter(Interaction.objects.filter(kind="order").values_list("source_id", flat=True))
+    assert set(entries) == set(Order.objects.values_list("pk", flat=True))
+    assert set(entries.values()) == {1}

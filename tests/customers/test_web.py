@@ -741,3 +741,25 @@ def test_score_columns_and_filters_from_the_last_refresh(sales: User, client_for
     assert row_names(web.get("/contacts/?segment=champions"), names) == ["Keeper"]
     assert row_names(web.get("/contacts/?valuable_at_risk=true"), names) == ["Leaver"]
     assert row_names(web.get("/contacts/?min_lifetime_value=1000"), names) == ["Keeper"]
+
+
+def test_list_rows_link_each_record_and_escape_what_people_typed(
+    sales: User, read_only: User, admin: User, client_for: Any
+) -> None:
+    """Rows are built in the view (not by template loops): same cells, same escaping."""
+    odd = make_contact(
+        admin, first_name="<b>Eve</b>", last_name='"Quote" & Co', owner=sales, tags=["A&B"]
+    )
+    page = client_for(sales).get("/contacts/").content.decode()
+    row = re.search(rf"<tr>.*?/contacts/{odd.pk}/.*?</tr>", page, re.S)
+    assert row is not None
+    text = row.group(0)
+    assert "<b>" not in text
+    assert "&lt;b&gt;Eve&lt;/b&gt; &quot;Quote&quot; &amp; Co" in text
+    assert f'<input type="checkbox" name="ids" value="{odd.pk}"' in text
+    assert "A&amp;B" in text
+    assert sales.full_name in text
+    # Read-only users see the same rows without the boxes to tick.
+    readonly_page = client_for(read_only).get("/contacts/").content.decode()
+    assert f"/contacts/{odd.pk}/" in readonly_page
+    assert 'name="ids"' not in readonly_page

@@ -223,3 +223,27 @@ def test_opening_a_deal_from_an_offer_follows_the_deal_permissions(
     response = client_for(user).post(f"/insights/offers/{offer.pk}/deal/")
     assert response.status_code == (302 if may_open else 403), role
     assert Deal.objects.filter(contact=newcomer).exists() == may_open
+
+
+def test_offer_numbers_are_never_reused_by_a_later_refresh(
+    admin: User, catalog: dict[str, Any]
+) -> None:
+    """A page showing an old offer must not act on someone else's new one."""
+    for i in range(4):
+        fan = make_contact(admin, first_name=f"Fan{i}")
+        buy(admin, fan, catalog["kettle"], catalog["descaler"], days_ago=200 + i)
+    newcomer = make_contact(admin, first_name="Newcomer")
+    buy(admin, newcomer, catalog["kettle"], days_ago=20)
+    services.refresh_scores(today=TODAY)
+    first = set(NextBestOffer.objects.values_list("pk", flat=True))
+    assert first
+    services.refresh_scores(today=TODAY)
+    second = set(NextBestOffer.objects.values_list("pk", flat=True))
+    assert len(second) == len(first)
+    assert min(second) > max(first)
+    # New rows made the ordinary way continue after the refresh's numbers.
+    offer = NextBestOffer.objects.get(contact=newcomer)
+    offer.pk = None
+    offer.rank = 9
+    offer.save()
+    assert offer.pk > max(second)

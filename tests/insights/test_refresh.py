@@ -106,6 +106,90 @@ def test_a_failed_refresh_keeps_the_previous_scores_and_says_why(
     assert "disk full" in failed.error
 
 
+def _schema(model: Any) -> dict[str, Any]:
+    """Names and definitions of a table's indexes and constraints, as Django sees them."""
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    # SQLite's automatic unique indexes have generated names; compare their columns.
+    return {
+        (name if not name.startswith("__unnamed") else "unnamed"): (
+            tuple(details["columns"]),
+            details["unique"],
+            details["primary_key"],
+            details["foreign_key"],
+            details["index"],
+        )
+        for name, details in found.items()
+    }
+
+
+def test_the_swapped_in_tables_keep_their_indexes_and_constraints(shop: list[Contact]) -> None:
+    from rapport.insights.models import CompanyScore, NextBestOffer
+
+    before = {model: _schema(model) for model in (CustomerScore, CompanyScore, NextBestOffer)}
+    services.refresh_scores(today=TODAY)
+    services.refresh_scores(today=TODAY)
+    for model, schema in before.items():
+        assert _schema(model) == schema, model.__name__
+    # The table still enforces its constraints after the swap.
+    from django.db import IntegrityError, transaction
+
+    score = CustomerScore.objects.first()
+    assert score is not None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CustomerScore.objects.create(
+            **{
+                field.attname: getattr(score, field.attname)
+                for field in CustomerScore._meta.concrete_fields
+            }
+        )
+
+
+def test_a_refresh_failing_while_writing_leaves_the_old_scores_whole(
+    shop: list[Contact], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rapport.insights import swap
+    from rapport.insights.models import NextBestOffer
+
+    first = services.refresh_scores(today=TODAY)
+    scores = list(CustomerScore.objects.order_by("pk").values_list("pk", "run", "spend"))
+    offers = list(NextBestOffer.objects.order_by("pk").values_list("pk", "contact", "product"))
+    real_stage = swap.stage
+
+    def stage_then_fail(model: Any, columns: Any, *, rows: int) -> Any:
+        if model is NextBestOffer:  # the last table: the others are staged already
+            raise RuntimeError("disk full")
+        return real_stage(model, columns, rows=rows)
+
+    monkeypatch.setattr(swap, "stage", stage_then_fail)
+    with pytest.raises(RuntimeError):
+        services.refresh_scores(today=TODAY + timedelta(days=30))
+    assert list(CustomerScore.objects.order_by("pk").values_list("pk", "run", "spend")) == scores
+    assert all(run == first.pk for _, run, _ in scores)
+    assert (
+        list(NextBestOffer.objects.order_by("pk").values_list("pk", "contact", "product")) == offers
+    )
+    monkeypatch.undo()
+    assert services.refresh_scores(today=TODAY).status == RunStatus.SUCCEEDED
+
+
+def test_bad_orders_are_left_out_and_counted(shop: list[Contact], admin: User) -> None:
+    odd = make_contact(admin, first_name="Odd")
+    order(odd, TODAY - timedelta(days=40), "80.00")
+    order(odd, TODAY - timedelta(days=20), "-80.00")  # a credit note
+    order(odd, TODAY + timedelta(days=3), "15.00")  # dated in the future
+    order(odd, TODAY - timedelta(days=10), "0.00")
+    trashed = order(odd, TODAY - timedelta(days=5), "999.00")
+    trashed.deleted_at = trashed.created_at
+    trashed.save(update_fields=["deleted_at"])
+    run = services.refresh_scores(today=TODAY)
+    assert run.diagnostics["skipped"] == {"negative amount": 1, "dated in the future": 1}
+    score = CustomerScore.objects.get(contact=odd)
+    assert score.purchases == 2  # the zero-value order is a purchase, without spend
+    assert score.spend == Decimal("80.00")
+    assert score.last_order_on == TODAY - timedelta(days=10)
+
+
 def test_command_refreshes_and_reports(
     shop: list[Contact], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,6 +16,7 @@ from rapport.insights.models import CustomerScore, LoyaltyTier, ModelRun
 from rapport.marketing import queries, rules, services
 from rapport.marketing.choices import SegmentKind
 from rapport.marketing.models import Segment
+from rapport.trading.models import Order
 from rapport.users.models import User
 from tests.catalog.factories import make_product
 from tests.customers.conftest import World
@@ -149,6 +150,35 @@ def test_behaviour_from_the_trading_history(admin: User) -> None:
     assert matching(admin, rule("order_count", op="lte", value="1")) == {"Ben", "Cid"}
     assert matching(admin, rule("total_spend", op="gte", value="2500")) == {"Ann"}
     assert matching(admin, rule("total_spend", op="lte", value="40")) == {"Ben", "Cid"}
+
+
+def test_order_count_and_spend_bounds_count_no_orders_as_zero(admin: User) -> None:
+    boiler = make_product(admin, name="Boiler", unit_price="1000.00")
+    ann = make_contact(admin, first_name="Ann")
+    ben = make_contact(admin, first_name="Ben")
+    make_contact(admin, first_name="Cid")  # never bought
+    make_order(admin, contact=ann, lines=[(boiler, 1)])
+    make_order(admin, contact=ann, lines=[(boiler, 2)])
+    make_order(admin, contact=ben, lines=[(boiler, 1)])
+    make_order(admin, contact=ben, lines=[(boiler, 3)], status="quote")  # not bought
+    deleted = make_order(admin, contact=ben, lines=[(boiler, 5)])
+    Order.objects.filter(pk=deleted.pk).update(deleted_at=timezone.now())
+    # Orders of a company without a contact must not hide anyone from "at most" rules.
+    make_order(admin, company=make_company(admin, name="Acme"), lines=[(boiler, 9)])
+
+    assert matching(admin, rule("order_count", op="gte", value="0")) == {"Ann", "Ben", "Cid"}
+    assert matching(admin, rule("order_count", op="gte", value="1")) == {"Ann", "Ben"}
+    assert matching(admin, rule("order_count", op="lte", value="0")) == {"Cid"}
+    assert matching(admin, rule("order_count", op="lte", value="1")) == {"Ben", "Cid"}
+    assert matching(admin, rule("total_spend", op="gte", value="0")) == {"Ann", "Ben", "Cid"}
+    assert matching(admin, rule("total_spend", op="gte", value="3000")) == {"Ann"}
+    assert matching(admin, rule("total_spend", op="lte", value="0")) == {"Cid"}
+    assert matching(admin, rule("total_spend", op="lte", value="1000")) == {"Ben", "Cid"}
+    assert matching(admin, rule("total_spend", op="lte", value="999.99")) == {"Cid"}
+    assert matching(
+        admin,
+        any_of(rule("order_count", op="gte", value="2"), rule("total_spend", op="lte", value="0")),
+    ) == {"Ann", "Cid"}
 
 
 def test_owns_a_unit_due_for_service(admin: User) -> None:

@@ -18,10 +18,10 @@ import json
 import random
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import repeat
+from itertools import islice, repeat
 from typing import Any
 
 from django.conf import settings
@@ -152,10 +152,23 @@ class BulkWriter:
         label: str = "",
     ) -> int:
         """Insert ``rows`` rows; a column that is not a sequence is the same in every row."""
-        names, values = self._complete(model, columns, rows)
+        return self.insert_chunks(model, [(columns, rows)], rows=rows, label=label)
+
+    def insert_chunks(
+        self,
+        model: type[models.Model],
+        chunks: Iterable[tuple[Mapping[str, Sequence[Any] | Any], int]],
+        *,
+        rows: int,
+        label: str = "",
+    ) -> int:
+        """Insert chunks of rows, each ``(columns, rows)``, made one at a time as they are written.
+
+        A million contacts' timeline does not fit in memory as Python values:
+        a generator yields it a slice at a time, all under one progress bar
+        (and on PostgreSQL one COPY).
+        """
         table = connection.ops.quote_name(model._meta.db_table)
-        quoted = ", ".join(connection.ops.quote_name(name) for name in names)
-        data: Iterable[tuple[Any, ...]] = zip(*values, strict=False)
         bar = tqdm(
             total=rows,
             desc=f"  {label or model._meta.verbose_name_plural}",
@@ -166,23 +179,31 @@ class BulkWriter:
             leave=True,
             mininterval=1.0,
         )
-        with bar:
-            if self.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    raw = cursor.cursor
-                    with raw.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
-                        for done, row in enumerate(data, start=1):
-                            copy.write_row(row)
-                            if done % CHUNK == 0:
-                                bar.update(CHUNK)
-            else:
-                marks = ", ".join("?" * len(names))
-                statement = f"INSERT INTO {table} ({quoted}) VALUES ({marks})"  # noqa: S608 - model meta
-                with connection.cursor() as cursor:
-                    raw = cursor.cursor  # the sqlite3 cursor: no per-row debug formatting
+        written = 0
+        with bar, connection.cursor() as cursor, ExitStack() as stack:
+            raw = cursor.cursor  # the driver's cursor: no per-row debug formatting
+            copy: Any = None
+            for columns, count in chunks:
+                if count == 0:
+                    continue
+                names, values = self._complete(model, columns, count)
+                data = islice(zip(*values, strict=False), count)
+                quoted = ", ".join(connection.ops.quote_name(name) for name in names)
+                if self.vendor == "postgresql":
+                    if copy is None:
+                        copy = stack.enter_context(raw.copy(f"COPY {table} ({quoted}) FROM STDIN"))
+                    for row in data:
+                        copy.write_row(row)
+                    bar.update(count)
+                else:
+                    marks = ", ".join("?" * len(names))
+                    statement = f"INSERT INTO {table} ({quoted}) VALUES ({marks})"  # noqa: S608 - model meta
                     for chunk in _chunks(data, CHUNK):
                         raw.executemany(statement, chunk)
                         bar.update(len(chunk))
+                written += count
+            if written != rows:
+                raise ValueError(f"{model.__name__}: {written} rows written, {rows} announced")
             bar.n = rows
             bar.refresh()
         return rows

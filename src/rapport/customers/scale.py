@@ -20,13 +20,18 @@ foreign currencies and the history rows of orders and timeline entries.
 
 from __future__ import annotations
 
+import sys
 import time
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from tqdm import tqdm
 
 from rapport.core.demo import BulkWriter, DemoContext, dates, register_bulk, timestamps
 from rapport.customers.choices import (
@@ -87,6 +92,11 @@ TALK = {
     LifecycleStage.EVANGELIST: 1.5,
     LifecycleStage.CHURNED: 0.8,
 }
+# Rows turned into Python values and written at a time: bounds the memory of large demos.
+ROWS_PER_CHUNK = 200_000
+CONTACTS_PER_CHUNK = 100_000
+# The insert trigger of the search app's SQLite full-text index (table search_fts).
+FULL_TEXT_TRIGGER = "search_fts_insert"
 TOUCHPOINTS_PER_CONTACT = 10  # all kinds, orders included
 # A few key accounts have a long history: their page must stay fast too.
 KEY_ACCOUNT_TOUCHPOINTS = 10_000
@@ -213,7 +223,7 @@ def load_people(context: DemoContext) -> None:
         "industry": np.asarray([i for _, i in COMPANY_KINDS])[kind],
         "size": np.asarray(CompanySize.values)[generator.integers(0, len(CompanySize.values), c)],
         "lifecycle_stage": np.asarray(STAGES)[company_stage],
-        "owner_id": _nullable(company_owner),
+        "owner_id": _nullable_ids(company_owner),
         "created_at": created_text,
         "updated_at": created_text,
     }
@@ -229,9 +239,6 @@ def load_people(context: DemoContext) -> None:
     first = generator.integers(0, len(first_pool), n)
     last = _pick(generator, list(zipf[generator.permutation(len(last_pool))]), n)
     ids = np.arange(writer.next_id(Contact), writer.next_id(Contact) + n)
-    firsts = np.asarray(first_pool, dtype=object)[first]
-    lasts = np.asarray(last_pool, dtype=object)[last]
-    full = _join(firsts, " ", lasts)
     created = now - HISTORY_YEARS * YEAR + generator.integers(0, HISTORY_YEARS * YEAR, n)
     stage = _pick(generator, [w for _, w in STAGE_WEIGHTS], n)
     owner = owners[generator.integers(0, len(owners), n)]
@@ -240,34 +247,23 @@ def load_people(context: DemoContext) -> None:
     size = generator.lognormal(0.0, 1.0, c)
     company_of = np.full(n, -1, dtype="int64")
     company_of[member] = company_ids[generator.choice(c, int(member.sum()), p=size / size.sum())]
-    sequence = (ids - ids[0] + 1).astype(str)
-    ascii_first = np.asarray([_ascii(f) for f in first_pool], dtype=object)[first]
-    ascii_last = np.asarray([_ascii(s) for s in last_pool], dtype=object)[last]
-    domain_of = np.empty(n, dtype=object)
-    domain_of[:] = np.asarray(FREEMAIL, dtype=object)[generator.integers(0, len(FREEMAIL), n)]
-    by_company = dict(zip(company_ids.tolist(), domains.tolist(), strict=True))
-    works = np.flatnonzero(company_of >= 0)
-    domain_of[works] = [by_company[i] for i in company_of[works].tolist()]
-    # The running number makes every address unique, as e-mail addresses are.
-    emails = _join(ascii_first, ".", ascii_last, ".", sequence, "@", domain_of)
-    national = (30_000_000 + generator.integers(0, 9_999_999, n)).astype(str)
-    phones = _join("+49", national)
-    created_text = timestamps(created)
-    contact_columns = {
-        "id": ids,
-        "first_name": firsts,
-        "last_name": lasts,
-        "full_name": full,
-        "email": emails,
-        "phone": phones,
-        "job_title": np.asarray(TITLES, dtype=object)[generator.integers(0, len(TITLES), n)],
-        "source": np.asarray(SOURCES, dtype=object)[generator.integers(0, len(SOURCES), n)],
-        "language": np.asarray(["en", "de", "fr", "es", "it"])[generator.integers(0, 5, n)],
-        "lifecycle_stage": np.asarray(STAGES)[stage],
-        "owner_id": _nullable(owner),
-        "created_at": created_text,
-        "updated_at": created_text,
+    domain_pick = generator.integers(0, len(FREEMAIL), n)
+    national_numbers = 30_000_000 + generator.integers(0, 9_999_999, n)
+    title = generator.integers(0, len(TITLES), n)
+    source = generator.integers(0, len(SOURCES), n)
+    language = generator.integers(0, 5, n)
+    pools = {
+        "first": np.asarray(first_pool, dtype=object),
+        "last": np.asarray(last_pool, dtype=object),
+        "ascii_first": np.asarray([_ascii(f) for f in first_pool], dtype=object),
+        "ascii_last": np.asarray([_ascii(s) for s in last_pool], dtype=object),
+        "freemail": np.asarray(FREEMAIL, dtype=object),
+        "title": np.asarray(TITLES, dtype=object),
+        "source": np.asarray(SOURCES, dtype=object),
+        "language": np.asarray(["en", "de", "fr", "es", "it"], dtype=object),
+        "stage": np.asarray(STAGES, dtype=object),
     }
+    company_domains = np.asarray(domains, dtype=object)
     related = (
         Contact,
         Contact.history.model,
@@ -279,51 +275,103 @@ def load_people(context: DemoContext) -> None:
         Contact.tags.through,
         SearchDocument,
     )
-    with writer.indexes_deferred(*related):
-        writer.insert(Contact, contact_columns, rows=n)
-        _history(writer, Contact, contact_columns, n)
-        writer.insert(
-            ContactEmail, {"contact_id": ids, "email": emails, "is_primary": True}, rows=n
-        )
-        writer.insert(
-            ContactPhone, {"contact_id": ids, "number": phones, "is_primary": True}, rows=n
-        )
-        writer.insert(
-            LifecycleChange,
-            {
-                "contact_id": ids,
-                "to_stage": contact_columns["lifecycle_stage"],
-                "changed_at": created_text,
-                "reason": "Demo data",
-            },
-            rows=n,
-        )
-        titles = contact_columns["job_title"]
-        writer.insert(
-            Membership,
-            {
-                "contact_id": ids[works],
-                "company_id": company_of[works],
-                "role": titles[works],
-                "is_primary": True,
-                "created_at": [created_text[i] for i in works.tolist()],
-            },
-            rows=len(works),
-        )
-        _consents(writer, generator, ids, created_text)
-        _tags(writer, generator, ids, tags)
-        _search(
-            writer,
-            ids,
-            full,
-            emails,
-            national,
-            firsts,
-            lasts,
-            company_ids,
-            company_names,
-            domains,
-            domain_stem,
+    # A slice of contacts at a time is turned into Python values and written to every
+    # table, so memory stays bounded at a million contacts.
+    quiet = BulkWriter(progress=False)
+    bar = tqdm(
+        total=n,
+        desc="  contacts (with e-mails, phones, history, companies, consents, tags, search)",
+        unit=" contacts",
+        unit_scale=True,
+        file=sys.stderr,
+        disable=None,  # only on a terminal
+        mininterval=1.0,
+    )
+    with writer.indexes_deferred(*related), _full_text_deferred(), bar:
+        for begin, end in _slices(n, CONTACTS_PER_CHUNK):
+            part = slice(begin, end)
+            chunk_ids = ids[part]
+            firsts = pools["first"][first[part]]
+            lasts = pools["last"][last[part]]
+            full = _join(firsts, " ", lasts)
+            company_part = company_of[part]
+            works = np.flatnonzero(company_part >= 0)
+            domain_of = pools["freemail"][domain_pick[part]]
+            domain_of[works] = company_domains[company_part[works] - company_ids[0]]
+            # The running number makes every address unique, as e-mail addresses are.
+            sequence = (chunk_ids - ids[0] + 1).astype(str)
+            emails = _join(
+                pools["ascii_first"][first[part]],
+                ".",
+                pools["ascii_last"][last[part]],
+                ".",
+                sequence,
+                "@",
+                domain_of,
+            )
+            national = national_numbers[part].astype(str)
+            phones = _join("+49", national)
+            created_text = timestamps(created[part])
+            titles = pools["title"][title[part]]
+            stages = pools["stage"][stage[part]]
+            contact_columns = {
+                "id": chunk_ids,
+                "first_name": firsts,
+                "last_name": lasts,
+                "full_name": full,
+                "email": emails,
+                "phone": phones,
+                "job_title": titles,
+                "source": pools["source"][source[part]],
+                "language": pools["language"][language[part]],
+                "lifecycle_stage": stages,
+                "owner_id": _nullable_ids(owner[part]),
+                "created_at": created_text,
+                "updated_at": created_text,
+            }
+            rows = end - begin
+            quiet.insert(Contact, contact_columns, rows=rows)
+            _history(quiet, Contact, contact_columns, rows)
+            quiet.insert(
+                ContactEmail,
+                {"contact_id": chunk_ids, "email": emails, "is_primary": True},
+                rows=rows,
+            )
+            quiet.insert(
+                ContactPhone,
+                {"contact_id": chunk_ids, "number": phones, "is_primary": True},
+                rows=rows,
+            )
+            quiet.insert(
+                LifecycleChange,
+                {
+                    "contact_id": chunk_ids,
+                    "to_stage": stages,
+                    "changed_at": created_text,
+                    "reason": "Demo data",
+                },
+                rows=rows,
+            )
+            quiet.insert(
+                Membership,
+                {
+                    "contact_id": chunk_ids[works],
+                    "company_id": company_part[works],
+                    "role": titles[works],
+                    "is_primary": True,
+                    "created_at": np.asarray(created_text, dtype=object)[works],
+                },
+                rows=len(works),
+            )
+            _consents(quiet, generator, chunk_ids, created_text)
+            _tags(quiet, generator, chunk_ids, tags)
+            _contact_search(quiet, chunk_ids, full, emails, national)
+            bar.update(rows)
+        _company_search(writer, company_ids, company_names, domains, domain_stem)
+        _dictionary(
+            [first_pool[i] for i in np.unique(first).tolist()]
+            + [last_pool[i] for i in np.unique(last).tolist()]
+            + company_names.tolist()
         )
     writer.reset_sequences(
         Contact, ContactEmail, ContactPhone, LifecycleChange, Membership, Consent, SearchDocument
@@ -336,6 +384,33 @@ def load_people(context: DemoContext) -> None:
     _say_done(context, f"{c:,} companies, {n:,} contacts", started)
 
 
+@contextmanager
+def _full_text_deferred() -> Iterator[None]:
+    """On SQLite, fill the full-text index once after loading instead of row by row.
+
+    The search app's trigger indexes each new document as it is inserted,
+    which for a million documents costs a statement journal per row; the
+    FTS5 ``rebuild`` reads them all in one pass. The trigger is put back.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name = %s",
+            [FULL_TEXT_TRIGGER],
+        )
+        found = cursor.fetchone()
+        if found:
+            cursor.execute(f'DROP TRIGGER "{found[0]}"')
+    # No finally: after a failed load the transaction rolls back, trigger included.
+    yield
+    if found:
+        with connection.cursor() as cursor:
+            cursor.execute(found[1])
+            cursor.execute("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
+
+
 def _join(*parts: Any) -> np.ndarray[Any, Any]:
     """Concatenate string columns (or constants) element-wise."""
     result: Any = None
@@ -343,10 +418,6 @@ def _join(*parts: Any) -> np.ndarray[Any, Any]:
         piece = np.asarray(part, dtype=object)
         result = piece if result is None else result + piece
     return np.asarray(result, dtype=object)
-
-
-def _nullable(values: np.ndarray[Any, Any]) -> list[int | None]:
-    return [None if v < 0 else v for v in values.tolist()]
 
 
 def _history(writer: BulkWriter, model: Any, columns: dict[str, Any], rows: int) -> None:
@@ -417,19 +488,7 @@ def _tags(writer: BulkWriter, generator: np.random.Generator, ids: Any, tags: li
     )
 
 
-def _search(
-    writer: BulkWriter,
-    ids: Any,
-    full: Any,
-    emails: Any,
-    national: Any,
-    firsts: Any,
-    lasts: Any,
-    company_ids: Any,
-    company_names: Any,
-    domains: Any,
-    domain_stem: Any,
-) -> None:
+def _contact_search(writer: BulkWriter, ids: Any, full: Any, emails: Any, national: Any) -> None:
     """The documents ``customers.search`` would write, built from the same token rules."""
     name_keys = {name: " ".join(search_index.tokens(name)) for name in set(full.tolist())}
     keys = []
@@ -450,6 +509,11 @@ def _search(
         rows=len(ids),
         label="contact search documents",
     )
+
+
+def _company_search(
+    writer: BulkWriter, company_ids: Any, company_names: Any, domains: Any, domain_stem: Any
+) -> None:
     company_keys = [
         " ".join(
             dict.fromkeys([*search_index.tokens(name), *search_index.tokens(domain), stem.lower()])
@@ -471,15 +535,13 @@ def _search(
         rows=len(company_ids),
         label="company search documents",
     )
+
+
+def _dictionary(names: list[str]) -> None:
+    """The typo dictionary's words from the names people and companies were given."""
     words = {
         word
-        for raw in [*set(firsts.tolist()), *set(lasts.tolist())]
-        for word in search_index.tokens(raw)
-        if len(word) >= 3 and word.isalpha()
-    }
-    words |= {
-        word
-        for raw in set(company_names.tolist())
+        for raw in set(names)
         for word in search_index.tokens(raw)
         if len(word) >= 3 and word.isalpha()
     }
@@ -527,9 +589,10 @@ def _no_orders() -> dict[str, Any]:
         "contact": empty,
         "at": empty,
         "ids": empty,
-        "number": [],
+        "year": empty,
+        "sequence": empty,
         "total": empty,
-        "quote": empty,
+        "quote": np.zeros(0, dtype=bool),
     }
 
 
@@ -660,11 +723,27 @@ def _orders(
 
 
 def _money(cents: np.ndarray[Any, Any]) -> list[str]:
-    whole, part = np.divmod(cents, 100)
-    return _join(whole.astype(str), ".", np.char.zfill(part.astype(str), 2)).tolist()
+    whole, part = np.divmod(np.asarray(cents, dtype="int64"), 100)
+    return [f"{w}.{p:02d}" for w, p in zip(whole.tolist(), part.tolist(), strict=True)]
+
+
+def _order_numbers(years: np.ndarray[Any, Any], sequence: np.ndarray[Any, Any]) -> list[str]:
+    return [f"{y}-{s:06d}" for y, s in zip(years.tolist(), sequence.tolist(), strict=True)]
+
+
+def _nullable_ids(values: np.ndarray[Any, Any]) -> list[int | None]:
+    """Ids with -1 for "none" as Python values, None where -1 (vectorised)."""
+    result = np.asarray(values).astype(object)
+    result[np.asarray(values) < 0] = None
+    return list(result.tolist())
+
+
+def _slices(total: int, size: int = ROWS_PER_CHUNK) -> list[tuple[int, int]]:
+    return [(start, min(start + size, total)) for start in range(0, total, size)]
 
 
 def _write_orders(writer: BulkWriter, orders: dict[str, Any], products: dict[str, Any]) -> None:
+    """Orders and their lines, numbers and amounts as the services keep them, a chunk at a time."""
     from rapport.trading.choices import OrderStatus
     from rapport.trading.models import Order, OrderLine
 
@@ -678,27 +757,32 @@ def _write_orders(writer: BulkWriter, orders: dict[str, Any], products: dict[str
     ids[sort] = np.arange(first_id, first_id + count)
     orders["ids"] = ids
     at = orders["at"]
-    day_text = dates(at)  # TIME_ZONE is UTC unless set; days are UTC days
-    years = np.asarray([d[:4] for d in day_text], dtype=object)
-    numbers = np.empty(count, dtype=object)
+    days = at // DAY  # TIME_ZONE is UTC unless set; days are UTC days
+    years = days.astype("datetime64[D]").astype("datetime64[Y]").astype("int64") + 1970
+    # Numbered per year in the order they were placed, as the services number them.
     sorted_years = years[sort]
     sequence = np.zeros(count, dtype="int64")
     for year in np.unique(sorted_years):
         where = np.flatnonzero(sorted_years == year)
-        sequence[where] = np.arange(1, len(where) + 1)
-    numbers[sort] = _join(sorted_years, "-", np.char.zfill(sequence.astype(str), 6))
-    orders["number"] = numbers
+        sequence[sort[where]] = np.arange(1, len(where) + 1)
+    orders["year"], orders["sequence"] = years, sequence
     age = orders["age"]
     roll = generator.random(count)
-    status = np.full(count, OrderStatus.DELIVERED.value, dtype=object)
+    statuses = [s.value for s in OrderStatus]
+    code = {value: number for number, value in enumerate(statuses)}
+    status = np.full(count, code[OrderStatus.DELIVERED.value], dtype="int8")
     repeat = ~orders["first"]
-    status[(age > 10 * DAY) & repeat & (roll < 0.03)] = OrderStatus.CANCELLED.value
-    status[(age > 10 * DAY) & repeat & (roll >= 0.03) & (roll < 0.05)] = OrderStatus.RETURNED.value
+    status[(age > 10 * DAY) & repeat & (roll < 0.03)] = code[OrderStatus.CANCELLED.value]
+    status[(age > 10 * DAY) & repeat & (roll >= 0.03) & (roll < 0.05)] = code[
+        OrderStatus.RETURNED.value
+    ]
     recent = (age <= 10 * DAY) & (age > 3 * DAY)
-    status[recent] = np.where(roll[recent] < 0.5, OrderStatus.PAID.value, OrderStatus.PLACED.value)
-    status[age <= 3 * DAY] = OrderStatus.PLACED.value
-    status[orders["quote"]] = OrderStatus.QUOTE.value
-    settled = np.isin(status, [OrderStatus.DELIVERED.value, OrderStatus.RETURNED.value])
+    status[recent] = np.where(
+        roll[recent] < 0.5, code[OrderStatus.PAID.value], code[OrderStatus.PLACED.value]
+    )
+    status[age <= 3 * DAY] = code[OrderStatus.PLACED.value]
+    status[orders["quote"]] = code[OrderStatus.QUOTE.value]
+    settled = np.isin(status, [code[OrderStatus.DELIVERED.value], code[OrderStatus.RETURNED.value]])
     changed = at + np.where(settled, generator.integers(DAY, 6 * DAY, count), 0)
     changed = np.minimum(changed, int(time.time()))
     made: Made = orders["made"]
@@ -706,66 +790,85 @@ def _write_orders(writer: BulkWriter, orders: dict[str, Any], products: dict[str
     owners = made.owner_ids[made_contact]
     company = made.company_ids[made_contact]
     company = np.where(generator.random(count) < 0.5, company, -1)
-    owner = _nullable(owners)
     subtotal, total = orders["subtotal"], orders["total"]
-    total_text = _money(total)
-    orders["total_text"] = total_text
-    created_text, changed_text = timestamps(at), timestamps(changed)
-    columns = {
-        "id": ids,
-        "number": numbers,
-        "contact_id": contact_ids,
-        "company_id": _nullable(company),
-        "owner_id": owner,
-        "status": status,
-        "order_date": day_text,
-        "currency": "EUR",
-        "subtotal": _money(subtotal),
-        "discount": _money(subtotal - total),
-        "total": total_text,
-        "exchange_rate": "1",
-        "total_base": total_text,
-        "status_changed_at": changed_text,
-        "created_at": created_text,
-        "updated_at": changed_text,
-        "created_by_id": owner,
-        "updated_by_id": owner,
-    }
+    status_pool = np.asarray(statuses, dtype=object)
+
+    def order_chunks() -> Iterator[tuple[dict[str, Any], int]]:
+        for start, end in _slices(count):
+            rows = sort[start:end]
+            owner = _nullable_ids(owners[rows])
+            total_text = _money(total[rows])
+            changed_text = timestamps(changed[rows])
+            yield (
+                {
+                    "id": ids[rows],
+                    "number": _order_numbers(years[rows], sequence[rows]),
+                    "contact_id": contact_ids[rows],
+                    "company_id": _nullable_ids(company[rows]),
+                    "owner_id": owner,
+                    "status": status_pool[status[rows]],
+                    "order_date": dates(at[rows]),
+                    "currency": "EUR",
+                    "subtotal": _money(subtotal[rows]),
+                    "discount": _money(subtotal[rows] - total[rows]),
+                    "total": total_text,
+                    "exchange_rate": "1",
+                    "total_base": total_text,
+                    "status_changed_at": changed_text,
+                    "created_at": timestamps(at[rows]),
+                    "updated_at": changed_text,
+                    "created_by_id": owner,
+                    "updated_by_id": owner,
+                },
+                end - start,
+            )
+
     line_order = orders["line_order"]
     # Positions within each order: lines were stacked slot by slot.
     line_sort = np.lexsort((np.arange(len(line_order)), ids[line_order]))
     line_order_sorted = line_order[line_sort]
     starts = np.r_[0, np.flatnonzero(np.diff(ids[line_order_sorted])) + 1]
     position = np.arange(len(line_sort)) - np.repeat(starts, np.diff(np.r_[starts, len(line_sort)]))
-    skus = orders["line_sku"][line_sort].tolist()
-    product_id = {sku: pk for sku, (pk, _, _) in products.items()}
-    product_name = {sku: name for sku, (_, _, name) in products.items()}
-    line_columns = {
-        "order_id": ids[line_order_sorted],
-        "position": position + 1,
-        "product_id": [product_id[s] for s in skus],
-        "description": [product_name[s] for s in skus],
-        "quantity": orders["line_quantity"][line_sort].astype(str),
-        "unit_price": _money(orders["line_price"][line_sort]),
-        "discount_percent": orders["line_discount"][line_sort].astype(str),
-        "line_total": _money(orders["line_net"][line_sort]),
-    }
+    skus = sorted(products)
+    sku_code = {sku: number for number, sku in enumerate(skus)}
+    line_sku = np.asarray([sku_code[s] for s in orders["line_sku"].tolist()], dtype="int16")
+    product_id = np.asarray([products[sku][0] for sku in skus], dtype="int64")
+    product_name = np.asarray([products[sku][2] for sku in skus], dtype=object)
+    lines = len(line_sort)
 
-    def reorder(values: Any) -> np.ndarray[Any, Any]:
-        return np.asarray(values, dtype=object)[sort]
+    def line_chunks() -> Iterator[tuple[dict[str, Any], int]]:
+        for start, end in _slices(lines):
+            rows = line_sort[start:end]
+            sku = line_sku[rows]
+            yield (
+                {
+                    "order_id": ids[line_order[rows]],
+                    "position": position[start:end] + 1,
+                    "product_id": product_id[sku],
+                    "description": product_name[sku],
+                    "quantity": orders["line_quantity"][rows].astype(str),
+                    "unit_price": _money(orders["line_price"][rows]),
+                    "discount_percent": orders["line_discount"][rows].astype(str),
+                    "line_total": _money(orders["line_net"][rows]),
+                },
+                end - start,
+            )
 
     with writer.indexes_deferred(Order, OrderLine):
-        writer.insert(
-            Order,
-            {k: reorder(v) if _is_column(v, count) else v for k, v in columns.items()},
-            rows=count,
-        )
-        writer.insert(OrderLine, line_columns, rows=len(line_sort), label="order lines")
+        writer.insert_chunks(Order, order_chunks(), rows=count)
+        writer.insert_chunks(OrderLine, line_chunks(), rows=lines, label="order lines")
     writer.reset_sequences(Order, OrderLine)
 
 
-def _is_column(value: Any, count: int) -> bool:
-    return not isinstance(value, str) and hasattr(value, "__len__") and len(value) == count
+def _merge(values: Any, at: Any, others: Any, size: int) -> np.ndarray[Any, Any]:
+    """``size`` values: ``values`` at the positions ``at``, ``others`` everywhere else."""
+    result = np.empty(size, dtype=object)
+    result[:] = others
+    result[at] = values
+    return result
+
+
+ORDER_DIRECTIONS = np.asarray(["inbound", "outbound"], dtype=object)  # order, quote
 
 
 def _timeline(
@@ -776,7 +879,12 @@ def _timeline(
     orders: dict[str, Any],
     now: int,
 ) -> None:
-    """Conversations (calls, e-mails, meetings...) plus one entry per order; last activity."""
+    """Conversations (calls, e-mails, meetings...) plus one entry per order; last activity.
+
+    Every column is drawn as numbers (indexes into pools of values); the rows
+    are sorted by time and only turned into Python values a chunk at a time
+    as they are written, so memory stays bounded at ten million entries.
+    """
     from rapport.interactions.models import Interaction
     from rapport.trading.models import Order
 
@@ -791,111 +899,149 @@ def _timeline(
     counts = generator.negative_binomial(shape, shape / (shape + mean))
     customers = np.flatnonzero(np.asarray(STAGES)[made.stage] == LifecycleStage.CUSTOMER)
     counts[customers[:keys]] = KEY_ACCOUNT_TOUCHPOINTS
-    who = np.repeat(np.arange(n), counts)
+    who = np.repeat(np.arange(n, dtype="int32"), counts)
     m = len(who)
     start = np.maximum(made.created[who], now - HISTORY_YEARS * YEAR)
     span = np.maximum(now - start, 60)
     when = now - (span * generator.random(m) ** 1.6).astype("int64")
+    del start, span
 
-    kinds = _pick(generator, [share for _, share, _, _, _ in CONVERSATIONS], m)
-    kind = np.asarray([k for k, _, _, _, _ in CONVERSATIONS], dtype=object)[kinds]
-    channel = np.empty(m, dtype=object)
-    direction = np.empty(m, dtype=object)
-    subject = np.empty(m, dtype=object)
-    outcome = np.full(m, "", dtype=object)
-    minutes = np.full(m, -1, dtype="int64")
+    # Pools of values; the rows hold indexes into them (the last kind is "order").
+    kind_pool = [k for k, _, _, _, _ in CONVERSATIONS] + ["order"]
+    channel_pool = sorted({c for _, _, channels, _, _ in CONVERSATIONS for c in channels})
+    channel_pool.append("system")
+    direction_pool = ["outbound", "inbound", "internal"]
+    subject_pool = [s for _, _, _, _, subjects in CONVERSATIONS for s in subjects]
+    call_outcomes = [
+        "connected",
+        "connected",
+        "connected",
+        "left_message",
+        "no_answer",
+        "interested",
+    ]
+    meeting_outcomes = ["interested", "follow_up", "done"]
+    outcome_pool = ["", *sorted(set(call_outcomes) | set(meeting_outcomes))]
+
+    kinds = _pick(generator, [share for _, share, _, _, _ in CONVERSATIONS], m).astype("int8")
+    channel = np.zeros(m, dtype="int8")
+    direction = np.zeros(m, dtype="int8")
+    subject = np.zeros(m, dtype="int16")
+    outcome = np.zeros(m, dtype="int8")
+    minutes = np.full(m, -1, dtype="int16")
+    first_subject = 0
     for number, (name, _, channels, directions, subjects) in enumerate(CONVERSATIONS):
         rows = np.flatnonzero(kinds == number)
-        channel[rows] = np.asarray(channels, dtype=object)[
+        channel[rows] = np.asarray([channel_pool.index(c) for c in channels])[
             generator.integers(0, len(channels), len(rows))
         ]
-        direction[rows] = np.asarray(directions, dtype=object)[
+        direction[rows] = np.asarray([direction_pool.index(d) for d in directions])[
             generator.integers(0, len(directions), len(rows))
         ]
-        subject[rows] = np.asarray(subjects, dtype=object)[
-            generator.integers(0, len(subjects), len(rows))
-        ]
+        subject[rows] = first_subject + generator.integers(0, len(subjects), len(rows))
+        first_subject += len(subjects)
         if name == "call":
-            outcome[rows] = np.asarray(
-                ["connected", "connected", "connected", "left_message", "no_answer", "interested"],
-                dtype=object,
-            )[generator.integers(0, 6, len(rows))]
+            said = np.asarray([outcome_pool.index(o) for o in call_outcomes])[
+                generator.integers(0, len(call_outcomes), len(rows))
+            ]
+            outcome[rows] = said
             minutes[rows] = np.where(
-                outcome[rows] == "connected",
+                said == outcome_pool.index("connected"),
                 np.asarray([2, 5, 8, 12, 20, 30])[generator.integers(0, 6, len(rows))],
                 1,
             )
         elif name == "meeting":
-            outcome[rows] = np.asarray(["interested", "follow_up", "done"], dtype=object)[
-                generator.integers(0, 3, len(rows))
+            outcome[rows] = np.asarray([outcome_pool.index(o) for o in meeting_outcomes])[
+                generator.integers(0, len(meeting_outcomes), len(rows))
             ]
             minutes[rows] = np.asarray([30, 45, 60, 90])[generator.integers(0, 4, len(rows))]
-    body = np.asarray(BODIES, dtype=object)[generator.integers(0, len(BODIES), m)]
-    owner = made.owner_ids[who]
+    body = generator.integers(0, len(BODIES), m).astype("int8")
 
     # Orders' entries, as trading.services writes them (no owner, the order as source).
     order_type = ContentType.objects.get_for_model(Order).pk
     quote = orders["quote"]
     order_ids = orders["ids"]
-    order_subject = (
-        _join(
-            np.where(quote, "Quote ", "Order "),
-            np.asarray(orders["number"], dtype=object),
-            np.where(quote, " sent: ", " placed: "),
-            np.asarray(orders.get("total_text", []), dtype=object),
-            " EUR",
-        )
-        if order_count
-        else np.zeros(0, dtype=object)
-    )
-    dedupe = (
-        _join("order:", order_ids.astype(str), np.where(quote, ":quoted", ":placed"))
-        if order_count
-        else np.zeros(0, dtype=object)
-    )
-
-    all_who = np.concatenate([who, orders["contact"]])
+    all_who = np.concatenate([who, orders["contact"].astype("int32")])
     all_when = np.concatenate([when, orders["at"]])
+    del who, when
     sort = np.argsort(all_when, kind="stable")
     total = len(sort)
-    is_order = np.concatenate([np.zeros(m, bool), np.ones(order_count, bool)])[sort]
-
-    def stack(conversation: Any, order_value: Any, dtype: Any = object) -> np.ndarray[Any, Any]:
-        first = np.asarray(conversation, dtype=dtype)
-        second = np.broadcast_to(np.asarray(order_value, dtype=dtype), (order_count,))
-        return np.concatenate([first, second])[sort]
-
-    owner_all = stack(owner, -1, "int64")
-    owner_column = _nullable(owner_all)
-    when_text = timestamps(all_when[sort])
-    minutes_all = stack(minutes, -1, "int64")
-    first_id = writer.next_id(Interaction)
-    columns = {
-        "id": np.arange(first_id, first_id + total),
-        "kind": stack(kind, "order"),
-        "channel": stack(channel, "system"),
-        "direction": stack(
-            direction, np.where(quote, "outbound", "inbound") if order_count else "inbound"
-        ),
-        "occurred_at": when_text,
-        "contact_id": made.contact_ids[all_who[sort]],
-        "subject": stack(subject, order_subject),
-        "body": stack(body, ""),
-        "outcome": stack(outcome, ""),
-        "duration_minutes": _nullable(minutes_all),
-        "source_type_id": np.where(is_order, order_type, -1).tolist(),
-        "source_id": stack(np.full(m, -1), order_ids, "int64").tolist(),
-        "dedupe_key": stack(np.full(m, None, dtype=object), dedupe),
-        "owner_id": owner_column,
-        "created_by_id": owner_column,
-        "updated_by_id": owner_column,
-        "created_at": when_text,
-        "updated_at": when_text,
+    pools = {
+        "kind": np.asarray(kind_pool, dtype=object),
+        "channel": np.asarray(channel_pool, dtype=object),
+        "direction": np.asarray(direction_pool, dtype=object),
+        "subject": np.asarray(subject_pool, dtype=object),
+        "outcome": np.asarray(outcome_pool, dtype=object),
+        "body": np.asarray(BODIES, dtype=object),
     }
-    columns["source_type_id"] = [None if v < 0 else v for v in columns["source_type_id"]]
-    columns["source_id"] = [None if v < 0 else v for v in columns["source_id"]]
+    first_id = writer.next_id(Interaction)
+
+    def chunks() -> Iterator[tuple[dict[str, Any], int]]:
+        for begin, end in _slices(total):
+            rows = sort[begin:end]
+            is_order = rows >= m
+            talks = np.flatnonzero(~is_order)
+            placed = np.flatnonzero(is_order)
+            said = rows[talks]
+            order = rows[placed] - m
+            size = end - begin
+
+            order_quote = quote[order]
+            order_id = order_ids[order]
+            subjects = _merge(pools["subject"][subject[said]], talks, None, size)
+            subjects[placed] = [
+                f"{'Quote' if q else 'Order'} {y}-{s:06d} {'sent' if q else 'placed'}: {t} EUR"
+                for q, y, s, t in zip(
+                    order_quote.tolist(),
+                    orders["year"][order].tolist(),
+                    orders["sequence"][order].tolist(),
+                    _money(orders["total"][order]),
+                    strict=True,
+                )
+            ]
+            dedupe = np.full(size, None, dtype=object)
+            dedupe[placed] = [
+                f"order:{i}:{'quoted' if q else 'placed'}"
+                for i, q in zip(order_id.tolist(), order_quote.tolist(), strict=True)
+            ]
+            owner = np.full(size, -1, dtype="int64")
+            owner[talks] = made.owner_ids[all_who[said]]
+            owner_column = _nullable_ids(owner)
+            duration = np.full(size, -1, dtype="int64")
+            duration[talks] = minutes[said]
+            source_type = np.full(size, None, dtype=object)
+            source_type[placed] = order_type
+            source_id = np.full(size, None, dtype=object)
+            source_id[placed] = order_id.astype(object)
+            direction_column = _merge(pools["direction"][direction[said]], talks, None, size)
+            direction_column[placed] = ORDER_DIRECTIONS[order_quote.astype("int8")]
+            when_text = timestamps(all_when[rows])
+            yield (
+                {
+                    "id": np.arange(first_id + begin, first_id + end),
+                    "kind": _merge(pools["kind"][kinds[said]], talks, "order", size),
+                    "channel": _merge(pools["channel"][channel[said]], talks, "system", size),
+                    "direction": direction_column,
+                    "occurred_at": when_text,
+                    "contact_id": made.contact_ids[all_who[rows]],
+                    "subject": subjects,
+                    "body": _merge(pools["body"][body[said]], talks, "", size),
+                    "outcome": _merge(pools["outcome"][outcome[said]], talks, "", size),
+                    "duration_minutes": _nullable_ids(duration),
+                    "source_type_id": source_type,
+                    "source_id": source_id,
+                    "dedupe_key": dedupe,
+                    "owner_id": owner_column,
+                    "created_by_id": owner_column,
+                    "updated_by_id": owner_column,
+                    "created_at": when_text,
+                    "updated_at": when_text,
+                },
+                size,
+            )
+
     with writer.indexes_deferred(Interaction):
-        writer.insert(Interaction, columns, rows=total, label="timeline entries")
+        writer.insert_chunks(Interaction, chunks(), rows=total, label="timeline entries")
     writer.reset_sequences(Interaction)
 
     # Last activity: the latest touchpoint of each contact, as the services keep it.
@@ -922,9 +1068,14 @@ def _set_last_activity(ids: np.ndarray[Any, Any], seconds: np.ndarray[Any, Any])
             with raw.copy("COPY demo_last (at, id) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            raw.execute(
-                f'UPDATE "{table}" c SET last_activity_at = d.at FROM demo_last d WHERE c.id = d.id'  # noqa: S608 - table name from the model
-            )
+            # A new version of every contact row: PostgreSQL would add an entry to each of
+            # the contact indexes per row (last_activity_at is indexed, so no HOT update);
+            # rebuilding them once after is many times faster.
+            with BulkWriter(progress=False).indexes_deferred(Contact):
+                raw.execute(
+                    f'UPDATE "{table}" c SET last_activity_at = d.at '  # noqa: S608 - from the model
+                    "FROM demo_last d WHERE c.id = d.id"
+                )
         else:
             raw.executemany(
                 f'UPDATE "{table}" SET last_activity_at = ? WHERE id = ?',  # noqa: S608 - from the model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +13,20 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from rapport.core import audit
 from rapport.core.htmx import render_page_or_partial
-from rapport.core.lists import ListSpec, build_list, count_rows, csv_response, filtered_rows
+from rapport.core.lists import (
+    Column,
+    ListSpec,
+    build_list,
+    count_rows,
+    csv_response,
+    filtered_rows,
+)
 from rapport.core.models import SavedView
 from rapport.core.permissions import Action, can, may_see_trash, require
 from rapport.core.services import ConflictError
@@ -80,6 +90,8 @@ def _list_page(request: HttpRequest, kind: CustomerList) -> HttpResponse:
     saved = SavedView.objects.filter(list_key=kind.spec.key).filter(
         Q(user=signed_in(request)) | Q(shared=True)
     )
+    can_change = can(signed_in(request), Action.CHANGE, kind.model)
+    can_delete = can(signed_in(request), Action.DELETE, kind.model)
     context = {
         "kind": kind,
         "list": state,
@@ -87,18 +99,40 @@ def _list_page(request: HttpRequest, kind: CustomerList) -> HttpResponse:
         "owners": User.objects.filter(is_active=True).order_by("full_name"),
         "stages": LifecycleStage.choices,
         "can_add": can(signed_in(request), Action.ADD, kind.model),
-        "can_change": can(signed_in(request), Action.CHANGE, kind.model),
-        "can_delete": can(signed_in(request), Action.DELETE, kind.model),
+        "can_change": can_change,
+        "can_delete": can_delete,
         "can_export": can(signed_in(request), Action.EXPORT, kind.model),
         "can_see_trash": may_see_trash(signed_in(request)),
-        # Cells formatted here, not by a template tag per cell (300 tag calls a page).
-        "table": [
-            (row, [cell(column, row) for column in state.columns]) for row in state.page.items
-        ],
-        # Rows link to "<prefix><pk>/": one reverse() per page instead of one per row.
-        "detail_prefix": reverse(kind.detail_url_name, args=[0]).removesuffix("0/"),
+        "rows": table_rows(
+            state.page.items,
+            state.columns,
+            # Rows link to "<prefix><pk>/": one reverse() per page instead of one per row.
+            detail_prefix=reverse(kind.detail_url_name, args=[0]).removesuffix("0/"),
+            selectable=can_change or can_delete,
+        ),
     }
     return render_page_or_partial(request, "customers/list.html", context, partial="results")
+
+
+def table_rows(
+    items: Sequence[Any], columns: Sequence[Column], *, detail_prefix: str, selectable: bool
+) -> list[SafeString]:
+    """The ``<tr>`` of each row, built here: as template loops (a tag, an ``if`` and a
+    localised, escaped variable per cell) they were half of the list page's time."""
+    rows = []
+    for row in items:
+        pk = row.pk
+        cells = [escape(cell(column, row)) for column in columns]
+        check = (
+            f'<td class="check"><input type="checkbox" name="ids" value="{pk}" '
+            f'aria-label="Select {escape(row)}"></td>'
+            if selectable
+            else ""
+        )
+        first = f'<td><a href="{escape(detail_prefix)}{pk}/">{cells[0]}</a></td>' if cells else ""
+        rest = "".join(f"<td>{text}</td>" for text in cells[1:])
+        rows.append(mark_safe(f"<tr>{check}{first}{rest}</tr>"))  # noqa: S308 - escaped above
+    return rows
 
 
 def _count(request: HttpRequest, kind: CustomerList) -> HttpResponse:

@@ -12,6 +12,7 @@ one created by hand.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache, partial
@@ -65,24 +66,29 @@ _EMPTY_JSON: dict[int, Any] = {}
 
 def _prepared(
     rows: Sequence[dict[str, Any]], fields: Sequence[models.Field[Any, Any]]
-) -> list[list[Any]]:
+) -> list[tuple[Any, ...]]:
     converters = _converters(fields)
     names = [field.attname for field in fields]
-    defaults = [
-        field.get_default() if field.has_default() or field.null else "" for field in fields
-    ]
-    pairs = list(zip(names, defaults, strict=True))
+    defaults = {
+        name: field.get_default() if field.has_default() or field.null else ""
+        for name, field in zip(names, fields, strict=True)
+    }
+    # Filling in defaults with a dict merge and picking the columns with one
+    # itemgetter keeps the per-value work in C (a Python loop over 22 columns of
+    # 20,000 contacts was a tenth of an import's time).
+    pick = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    prepared = [pick({**defaults, **row}) for row in rows]
     converted = [(position, convert) for position, convert in enumerate(converters) if convert]
-    prepared = []
-    for row in rows:
-        get = row.get
-        values = [get(name, default) for name, default in pairs]
-        for position, convert in converted:
-            value = values[position]
-            if value is not None:
-                values[position] = convert(value)
-        prepared.append(values)
-    return prepared
+    if not converted or not prepared:
+        return prepared
+    # Convert column by column: most columns need nothing, and a transposed
+    # column is converted with one comprehension.
+    columns = list(zip(*prepared, strict=True))
+    for position, convert in converted:
+        columns[position] = tuple(
+            None if value is None else convert(value) for value in columns[position]
+        )
+    return list(zip(*columns, strict=True))
 
 
 def _fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
@@ -123,7 +129,9 @@ def _execute(
     returning: bool,
     skip_clashes: bool = False,
 ) -> list[int]:
-    """Multi-row INSERTs of prepared ``values``; the new pks in order when ``returning``."""
+    """Insert prepared ``values``; the new pks in order when ``returning``."""
+    if connection.vendor == "sqlite" and connection.in_atomic_block:
+        return _sqlite_execute(model, fields, values, returning=returning, skip=skip_clashes)
     ops = connection.ops
     table = ops.quote_name(model._meta.db_table)
     columns = ", ".join(ops.quote_name(str(f.column)) for f in fields)
@@ -148,11 +156,65 @@ def _execute(
     return pks
 
 
+def _sqlite_execute(
+    model: type[models.Model],
+    fields: Sequence[models.Field[Any, Any]],
+    values: Sequence[Sequence[Any]],
+    *,
+    returning: bool,
+    skip: bool,
+) -> list[int]:
+    """SQLite: all rows in one statement, handed over as one JSON array.
+
+    Measured against the multi-row VALUES form (one statement of 500 rows and a
+    list of all their values each, placeholders rewritten by Django's cursor)
+    and against the driver's ``executemany`` of a prepared statement:
+    ``executemany`` made the import slower, because every statement flushes
+    the FTS5 index's pending terms (search documents feed it by trigger), so
+    fewer, bigger statements win; one ``INSERT ... SELECT FROM json_each(?)``
+    per table and batch is the fewest. The pks are not read back but given:
+    the transaction holds SQLite's write lock (Rapport opens transactions
+    IMMEDIATE and the rows are written inside one), so nobody else can take
+    the numbers after the table's highest (AUTOINCREMENT: also after the
+    highest ever used, kept in sqlite_sequence).
+    """
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    names = [quote(str(f.column)) for f in fields]
+    tail = " ON CONFLICT DO NOTHING" if skip else ""
+    connection.ensure_connection()
+    cursor = connection.connection.cursor()
+    try:
+        pks: list[int] = []
+        rows: Sequence[Sequence[Any]] = values
+        if returning:
+            pk = quote(str(model._meta.pk.column))
+            # The highest pk ever given (sqlite_sequence) or present; names from model meta.
+            highest = f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0), coalesce((SELECT max({pk}) FROM {table}), 0))"  # noqa: E501, S608
+            cursor.execute(highest, [model._meta.db_table])
+            first = int(cursor.fetchone()[0]) + 1
+            pks = list(range(first, first + len(values)))
+            names = [pk, *names]
+            rows = [(number, *row) for number, row in zip(pks, values, strict=True)]
+        picks = ", ".join(f"value ->> {position}" for position in range(len(names)))
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(names)}) SELECT {picks} "  # noqa: S608 - model meta
+            f"FROM json_each(?) WHERE true{tail}",
+            [json.dumps(rows, default=str, ensure_ascii=False)],
+        )
+        return pks
+    finally:
+        cursor.close()
+
+
 def _execute_many(
     model: type[models.Model],
     fields: Sequence[models.Field[Any, Any]],
     values: Sequence[Sequence[Any]],
 ) -> None:
+    if connection.vendor == "sqlite" and connection.in_atomic_block:
+        _sqlite_execute(model, fields, values, returning=False, skip=False)
+        return
     ops = connection.ops
     table = ops.quote_name(model._meta.db_table)
     columns = ", ".join(ops.quote_name(str(f.column)) for f in fields)

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from rapport.dataio.choices import Entity, FileFormat, JobStatus, MatchOn
 
@@ -281,3 +282,76 @@ class MergeRecord(models.Model):
     @property
     def loser(self) -> Any:
         return self.loser_contact if self.kind == DuplicateKind.CONTACT else self.loser_company
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Ready to download"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired (file deleted)"
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV files in a ZIP"
+    JSON = "json", "JSON files in a ZIP"
+
+
+class ExportJob(models.Model):
+    """The "Export everything" job: one ZIP with a file per list the requester may export.
+
+    The file lives under ``DATAIO_EXPORT_DIR`` (by default the data directory's
+    ``exports/``) with a random name; only the requester and admins fetch it, and
+    a periodic job deletes it at ``expires_at``. ``entities`` holds the progress,
+    one ``{"key", "label", "rows", "written", "done"}`` per list.
+    """
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    file_type = models.CharField(
+        max_length=10, choices=ExportFormat.choices, default=ExportFormat.CSV
+    )
+    file_name = models.CharField(
+        max_length=200, blank=True, help_text="the ZIP's name inside the export directory"
+    )
+    file_size = models.PositiveBigIntegerField(default=0)
+    entities = models.JSONField(default=list)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    written_rows = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["entities", "written_rows"])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="export_job_created_idx"),
+            models.Index(fields=["status", "expires_at"], name="export_job_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Export everything #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == ExportStatus.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(99, round(100 * self.written_rows / self.total_rows))
+
+    @property
+    def active(self) -> bool:
+        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+    @property
+    def downloadable(self) -> bool:
+        return self.status == ExportStatus.DONE and bool(self.file_name)

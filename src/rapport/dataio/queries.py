@@ -1,4 +1,4 @@
-"""Reads of import jobs and saved mappings, restricted to who may see them."""
+"""Reads of import and export jobs and saved mappings, restricted to who may see them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from rapport.core.permissions import Action, restrict
-from rapport.dataio.models import ImportJob, ImportRowError, SavedMapping
+from rapport.dataio.models import ExportJob, ImportJob, ImportRowError, SavedMapping
 
 
 def jobs(viewer: Any, action: Action = Action.VIEW) -> QuerySet[ImportJob]:
@@ -21,3 +21,7 @@ def mappings(viewer: Any, entity: str | None = None) -> QuerySet[SavedMapping]:
 
 def row_errors(job: ImportJob, limit: int = 200) -> list[ImportRowError]:
     return list(job.row_errors.all()[:limit])
+
+
+def export_jobs(viewer: Any, action: Action = Action.VIEW) -> QuerySet[ExportJob]:
+    return restrict(ExportJob.objects.select_related("requested_by"), viewer, action)

@@ -16,11 +16,17 @@ changes nothing and never makes a second contact for a known e-mail.
 from __future__ import annotations
 
 import csv
+import io
+import logging
+import os
 import re
+import secrets
+import time
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from itertools import islice
@@ -42,7 +48,8 @@ from rapport.catalog.models import Product
 from rapport.core import custom_fields
 from rapport.core.lists import safe_cell
 from rapport.core.models import CustomFieldDefinition
-from rapport.core.permissions import Action, authorise, can
+from rapport.core.permissions import Action, authorise, can, role_of
+from rapport.core.services import attribute_change
 from rapport.customers import search as customer_search
 from rapport.customers import services as customer_services
 from rapport.customers.choices import LifecycleStage
@@ -56,9 +63,16 @@ from rapport.customers.models import (
     Tag,
 )
 from rapport.customers.services import normalise_domain, normalise_email, normalise_phone
-from rapport.dataio import bulk, mapping, readers
+from rapport.dataio import bulk, exports, mapping, readers
 from rapport.dataio.choices import Entity, JobStatus, MatchOn
-from rapport.dataio.models import ImportJob, ImportRowError, SavedMapping
+from rapport.dataio.models import (
+    ExportFormat,
+    ExportJob,
+    ExportStatus,
+    ImportJob,
+    ImportRowError,
+    SavedMapping,
+)
 from rapport.interactions.choices import Channel, Direction, InteractionKind
 from rapport.interactions.models import Interaction
 from rapport.interactions.services import record_interaction
@@ -1921,3 +1935,187 @@ def preview(job: ImportJob, limit: int = 3) -> list[list[str]]:
     rows = [cells for _, cells in islice(table.rows, limit)]
     table.rows.close()
     return rows
+
+
+# --- "Export everything" ----------------------------------------------------------------
+#
+# 'Export everything': start the job, write the ZIP in the background, expire old files.
+#
+# ``start_export`` records who asked (the job's audit history) and queues
+# ``tasks.run_export_job`` after commit. ``run_export`` writes one CSV or JSON
+# per list the requester may export (the same rows and bytes as that list's
+# export, see ``exports``) into a ZIP under a temporary name and renames it only
+# when complete, so a half-written file is never offered. ``expire_exports``
+# (a periodic job) deletes files older than ``DATAIO_EXPORT_KEEP_DAYS``.
+
+export_logger = logging.getLogger(__name__)
+
+DEFAULT_KEEP_DAYS = 7
+PROGRESS_EVERY = 1000  # rows between progress updates
+PARTIAL_SUFFIX = ".partial"
+ORPHAN_AFTER = timedelta(days=1)  # a crashed worker's temporary file
+
+
+class ExportProblem(Exception):
+    """Why an export could not be written, in words for the requester."""
+
+
+def keep_days() -> int:
+    return int(getattr(settings, "DATAIO_EXPORT_KEEP_DAYS", DEFAULT_KEEP_DAYS))
+
+
+def export_dir() -> Path:
+    configured = getattr(settings, "DATAIO_EXPORT_DIR", "")
+    return Path(configured) if configured else Path(settings.DATA_DIR) / "exports"
+
+
+def _export_plan(viewer: Any) -> list[dict[str, Any]]:
+    return [
+        {"key": spec.key, "label": spec.label, "rows": None, "written": 0, "done": False}
+        for spec in exports.exportable(viewer)
+    ]
+
+
+def start_export(actor: User, *, file_type: str = ExportFormat.CSV) -> ExportJob:
+    """Queue an export of every list ``actor`` may export; the file is theirs alone."""
+    authorise(actor, Action.ADD, ExportJob)
+    if file_type not in ExportFormat.values:
+        raise ValidationError({"file_type": [f"{file_type!r} is not csv or json."]})
+    plan = _export_plan(actor)
+    if not plan:
+        raise ValidationError("Your role may not export any list.")
+    active = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+    if ExportJob.objects.filter(requested_by=actor, status__in=active).exists():
+        raise ValidationError("Your previous export is still being written: wait for it.")
+    from rapport.dataio import tasks
+
+    with transaction.atomic():
+        job = ExportJob(requested_by=actor, file_type=file_type, entities=plan)
+        attribute_change(job, actor, f"Export everything ({file_type.upper()}) requested")
+        job.save(force_insert=True)
+        job_id = job.pk
+        transaction.on_commit(lambda: tasks.run_export_job(job_id))
+    return job
+
+
+def _save_export(job: ExportJob, reason: str) -> None:
+    attribute_change(job, None, reason)
+    job.save()
+
+
+def _export_progress(job: ExportJob) -> None:
+    """Progress only: no audit row for each step."""
+    ExportJob.objects.filter(pk=job.pk).update(
+        entities=job.entities, written_rows=job.written_rows, total_rows=job.total_rows
+    )
+
+
+def _counted(
+    lines: Iterator[str], fixed: int, job: ExportJob, entry: dict[str, Any], *, end: str = ""
+) -> Iterator[str]:
+    """Pass ``lines`` through, counting the rows after the ``fixed`` leading ones."""
+    for position, line in enumerate(lines):
+        yield line
+        if position >= fixed and line != end:
+            entry["written"] += 1
+            job.written_rows += 1
+            if job.written_rows % PROGRESS_EVERY == 0:
+                _export_progress(job)
+
+
+def _member_lines(job: ExportJob, key: str, entry: dict[str, Any]) -> Iterator[str]:
+    rows = exports.rows(job.requested_by, key)
+    if job.file_type == ExportFormat.JSON:
+        # "[", one line per record, then the closing "\n]\n".
+        return _counted(exports.json_lines(key, rows), 1, job, entry, end=exports.JSON_END)
+    return _counted(exports.csv_lines(key, rows), 2, job, entry)  # BOM, header
+
+
+def run_export(job: ExportJob) -> ExportJob:
+    """Write the ZIP (the worker calls this); failures are recorded on the job."""
+    if job.status not in (ExportStatus.QUEUED, ExportStatus.RUNNING):
+        return job
+    job.status, job.started_at, job.error = ExportStatus.RUNNING, timezone.now(), ""
+    _save_export(job, "Export everything started")
+    directory = export_dir()
+    name = f"rapport-export-{job.pk}-{secrets.token_hex(12)}.zip"
+    partial = directory / (name + PARTIAL_SUFFIX)
+    try:
+        viewer = job.requested_by
+        if viewer is None or role_of(viewer) is None:
+            raise ExportProblem("The person who asked for this export no longer has an account.")
+        allowed = {spec.key for spec in exports.exportable(viewer)}
+        # What the requester may export now, not when they asked.
+        job.entities = [entry for entry in job.entities if entry["key"] in allowed]
+        if not job.entities:
+            raise ExportProblem("Your role may no longer export any list.")
+        for entry in job.entities:
+            entry["rows"] = exports.rows(viewer, entry["key"]).count()
+        job.total_rows = sum(entry["rows"] for entry in job.entities)
+        job.written_rows = 0
+        _export_progress(job)
+        directory.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for entry in job.entities:
+                member = f"{entry['key']}.{job.file_type}"
+                with (
+                    archive.open(member, "w", force_zip64=True) as raw,
+                    io.TextIOWrapper(raw, encoding="utf-8", newline="") as text,
+                ):
+                    for line in _member_lines(job, entry["key"], entry):
+                        text.write(line)
+                entry["done"] = True
+                _export_progress(job)
+        os.replace(partial, directory / name)
+    except Exception as error:  # every failure is shown to the requester
+        partial.unlink(missing_ok=True)
+        if not isinstance(error, ExportProblem):
+            export_logger.exception("Export job %s failed", job.pk)
+        job.status, job.finished_at, job.file_name = ExportStatus.FAILED, timezone.now(), ""
+        job.error = str(error) or error.__class__.__name__
+        _save_export(job, f"Export everything failed: {job.error}"[:100])
+        return job
+    now = timezone.now()
+    job.status, job.finished_at, job.file_name = ExportStatus.DONE, now, name
+    job.file_size = (directory / name).stat().st_size
+    job.expires_at = now + timedelta(days=keep_days())
+    files = len(job.entities)
+    _save_export(job, f"Export everything written: {job.written_rows} rows in {files} files")
+    return job
+
+
+def export_path(job: ExportJob) -> Path | None:
+    """The finished file, or None (not done, expired, or gone from the disk)."""
+    if not job.downloadable or job.expires_at is None or job.expires_at <= timezone.now():
+        return None
+    path = export_dir() / Path(job.file_name).name
+    return path if path.is_file() else None
+
+
+def expire_exports(now: datetime | None = None) -> int:
+    """Delete the files past ``expires_at``, fail jobs a stopped worker left running, and
+    remove crashed runs' temporary files. Returns how many files expired."""
+    now = now or timezone.now()
+    directory = export_dir()
+    expired = 0
+    for job in ExportJob.objects.filter(status=ExportStatus.DONE, expires_at__lte=now):
+        if job.file_name:
+            (directory / Path(job.file_name).name).unlink(missing_ok=True)
+        job.status, job.file_name = ExportStatus.EXPIRED, ""
+        _save_export(job, f"Export file deleted after {keep_days()} days")
+        expired += 1
+    # A worker stopped mid-run (killed, machine restarted) leaves its job running:
+    # after a day it is failed, so its requester may start another.
+    stuck = ExportJob.objects.filter(
+        status__in=(ExportStatus.QUEUED, ExportStatus.RUNNING), created_at__lte=now - ORPHAN_AFTER
+    )
+    for job in stuck:
+        job.status, job.finished_at = ExportStatus.FAILED, now
+        job.error = "The export was interrupted (the background worker stopped)."
+        _save_export(job, "Export everything interrupted")
+    if directory.is_dir():
+        cutoff = time.time() - ORPHAN_AFTER.total_seconds()
+        for leftover in directory.glob(f"*{PARTIAL_SUFFIX}"):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink(missing_ok=True)
+    return expired

@@ -21,31 +21,37 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from rapport.core import audit
 from rapport.core.htmx import render_page_or_partial
 from rapport.core.pagination import paginate
 from rapport.core.permissions import Action, can, require
-from rapport.customers.models import Company, Contact, ContactEmail
-from rapport.dataio import duplicates, exports, gdpr, queries, services
+from rapport.customers.models import Contact, ContactEmail
+from rapport.dataio import (
+    duplicates,
+    exports,
+    gdpr,
+    queries,
+    services,
+)
 from rapport.dataio.choices import ACTIVE_STATUSES, Entity
 from rapport.dataio.forms import MappingForm, UploadForm
-from rapport.dataio.models import ErasureRecord, ImportJob, RetentionRule
+from rapport.dataio.models import ErasureRecord, ExportFormat, ExportJob, ImportJob, RetentionRule
 from rapport.users.models import signed_in
 
-EXPORT_MODELS: dict[str, type[Contact] | type[Company]] = {
-    Entity.CONTACTS: Contact,
-    Entity.COMPANIES: Company,
-}
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
     "vcf": "text/vcard; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+EXPORT_JOBS_SHOWN = 10
 
 
 def _may_use(user: Any) -> bool:
-    return can(user, Action.VIEW, ImportJob) or any(
-        can(user, Action.EXPORT, model) for model in EXPORT_MODELS.values()
+    return (
+        can(user, Action.VIEW, ImportJob)
+        or can(user, Action.VIEW, ExportJob)
+        or bool(exports.exportable(user))
     )
 
 
@@ -81,11 +87,7 @@ def home(request: HttpRequest) -> HttpResponse:
             page = paginate(
                 queries.jobs(user), ordering=["-created_at", "-id"], cursor=None, limit=25
             )
-    exportable = [
-        (entity, label)
-        for entity, label in Entity.choices
-        if entity in EXPORT_MODELS and can(user, Action.EXPORT, EXPORT_MODELS[entity])
-    ]
+    exportable = [(spec.key, spec.label) for spec in exports.exportable(user)]
     context = {
         "form": form,
         "may_import": may_import,
@@ -99,6 +101,11 @@ def home(request: HttpRequest) -> HttpResponse:
         else [],
         "page": page,
         "exportable": exportable,
+        "may_export_all": can(user, Action.ADD, ExportJob),
+        "export_formats": ExportFormat.choices,
+        "export_jobs": list(queries.export_jobs(user)[:EXPORT_JOBS_SHOWN])
+        if can(user, Action.VIEW, ExportJob)
+        else [],
         "nav_current": "data",
     }
     return render(request, "dataio/home.html", context, status=400 if form.errors else 200)
@@ -212,18 +219,19 @@ def job_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
 @login_required
 def export(request: HttpRequest, entity: str, fmt: str) -> HttpResponseBase:
-    """The list of ``entity`` as the user may export it, filtered like the list page."""
-    if entity not in EXPORT_MODELS or fmt not in exports.FORMATS:
+    """The list of ``entity`` as the user may export it, filtered and sorted like the list page."""
+    spec = exports.spec_for(entity)
+    if spec is None or fmt not in exports.FORMATS:
         raise Http404("No such export.")
     if fmt == "vcf" and entity != Entity.CONTACTS:
         raise Http404("Only contacts export as vCard.")
     user = signed_in(request)
-    require(user, Action.EXPORT, EXPORT_MODELS[entity])
+    require(user, Action.EXPORT, spec.model)
     try:
-        rows = exports.rows(user, entity, request.GET)
+        rows = exports.rows(user, entity, request.GET, request)
     except ValidationError:
         messages.error(request, "Fix the filters before exporting.")
-        return redirect("dataio:home")
+        return redirect(spec.list_url or "dataio:home")
     stamp = timezone.localdate().isoformat()
     filename = f"{entity}-{stamp}.{fmt}"
     response: HttpResponseBase
@@ -241,6 +249,67 @@ def export(request: HttpRequest, entity: str, fmt: str) -> HttpResponseBase:
         body = exports.vcard_lines(rows)
     response = StreamingHttpResponse(body, content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- "Export everything" ----------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def export_all(request: HttpRequest) -> HttpResponseBase:
+    user = signed_in(request)
+    require(user, Action.ADD, ExportJob)
+    try:
+        job = services.start_export(user, file_type=request.POST.get("file_type", ExportFormat.CSV))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("dataio:home")
+    return redirect("dataio:export-job", job.pk)
+
+
+def _export_job(request: HttpRequest, pk: int) -> ExportJob:
+    user = signed_in(request)
+    require(user, Action.VIEW, ExportJob)
+    return get_object_or_404(queries.export_jobs(user), pk=pk)
+
+
+def _export_job_context(job: ExportJob) -> dict[str, Any]:
+    return {
+        "job": job,
+        "active": job.active,
+        "available": services.export_path(job) is not None,
+        "keep_days": services.keep_days(),
+        "nav_current": "data",
+    }
+
+
+@login_required
+def export_job(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _export_job(request, pk)
+    context = _export_job_context(job)
+    context["history"] = audit.entries(job.history.all(), what="Export", limit=20)
+    return render(request, "dataio/export_job.html", context)
+
+
+@login_required
+def export_job_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _export_job(request, pk)
+    return render(request, "dataio/export_job.html#status", _export_job_context(job))
+
+
+@login_required
+def export_job_download(request: HttpRequest, pk: int) -> FileResponse:
+    job = _export_job(request, pk)
+    path = services.export_path(job)
+    if path is None:
+        raise Http404("This export is not ready, failed, or has expired.")
+    stamp = timezone.localtime(job.finished_at or job.created_at).strftime("%Y-%m-%d-%H%M")
+    response = FileResponse(
+        path.open("rb"), as_attachment=True, filename=f"rapport-export-{stamp}.zip",
+        content_type="application/zip",
+    )  # fmt: skip
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

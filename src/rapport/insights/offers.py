@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -18,11 +19,9 @@ from numpy.typing import NDArray
 
 from rapport.catalog.choices import ProductKind
 from rapport.catalog.models import Product
-from rapport.core.demo import BulkWriter
 from rapport.customers.models import Address, Contact
 from rapport.insights import columns, recommend
-from rapport.insights.models import ModelRun, NextBestOffer, OfferAction, OfferReason, OfferRule
-from rapport.trading.choices import BOUGHT_STATUSES
+from rapport.insights.models import OfferAction, OfferReason, OfferRule
 from rapport.trading.models import Asset, OrderLine
 
 OFFERS_PER_CUSTOMER = 5
@@ -74,15 +73,33 @@ class Candidates:
     due: Ints  # service due day (ordinal) for service offers, else 0
 
 
-def build_offers(run: ModelRun, today: date) -> dict[str, float | int | str]:
-    """Replace every contact's offers; returns the evaluation for the run's diagnostics."""
-    NextBestOffer.objects.all().delete()
+@dataclass(frozen=True)
+class Chosen:
+    """Every contact's offers, as the columns of the NextBestOffer rows to write."""
+
+    columns: dict[str, Any]
+    rows: int
+    evaluation: dict[str, float | int | str]
+
+
+def choose_offers(
+    today: date,
+    orders: Ints,
+    order_contact: Ints,
+    order_day: Ints,
+    *,
+    segments: tuple[Ints, NDArray[np.str_]],
+) -> Chosen:
+    """Every contact's best offers from their bought orders (ids, contact or 0, day ordinal).
+
+    ``segments``: contact ids (sorted) and their fresh RFM segments, which
+    segment rules use. Reads order lines, products and the installed base;
+    writes nothing.
+    """
     catalog = _catalog()
     if catalog.ids.size == 0:
-        return {"note": "No products in the catalog."}
-    line_contact, line_product, line_day = columns.fetch(
-        _bought_lines(today), ("int", "int", "day")
-    )
+        return Chosen({}, 0, {"note": "No products in the catalog."})
+    line_contact, line_product, line_day = _bought_lines(today, orders, order_contact, order_day)
     asset_contact, asset_product, asset_due = columns.fetch(_owned_assets(), ("int", "int", "day"))
     contact_ids = np.unique(np.concatenate([line_contact, asset_contact]))
     shape = {"customers": contact_ids.size, "products": catalog.ids.size}
@@ -91,6 +108,7 @@ def build_offers(run: ModelRun, today: date) -> dict[str, float | int | str]:
     cols = catalog.index(line_product)
     known = cols >= 0
     rows, cols, line_day = rows[known], cols[known], line_day[known]
+    del line_contact, line_product
     bought = recommend.purchase_matrix(rows, cols, **shape)
 
     owner = np.searchsorted(contact_ids, asset_contact)
@@ -107,14 +125,29 @@ def build_offers(run: ModelRun, today: date) -> dict[str, float | int | str]:
         exclude=exclude,
         allowed=catalog.offerable,
     )
+    del bought, exclude
     candidates = _concat(
         _service_offers(catalog, owner, owned_col, asset_due, today),
         _upgrade_offers(catalog, owner, owned_col, shape["products"]),
         _co_purchase_offers(ranked),
     )
-    candidates = _respect_rules(candidates, contact_ids, catalog)
-    _write(run, contact_ids, catalog, _best(candidates))
-    return _evaluate(rows, cols, line_day, shape, catalog.offerable, today)
+    del ranked
+    candidates = _respect_rules(candidates, contact_ids, catalog, segments)
+    offers, rank = _best(candidates)
+    because = np.where(offers.because >= 0, catalog.ids[offers.because], -1).astype(object)
+    because[offers.because < 0] = None
+    chosen: dict[str, Any] = {
+        "contact_id": contact_ids[offers.customer],
+        "product_id": catalog.ids[offers.product],
+        "rank": rank,
+        "score": offers.score,
+        "reason": np.array([str(code) for code in REASON_CODES], dtype=object)[offers.reason],
+        "because_id": because,
+        "due_on": columns.date_strings(offers.due),
+    }
+    evaluation = _evaluate(rows, cols, line_day, shape, catalog.offerable, today)
+    evaluation["written"] = int(rank.size)
+    return Chosen(chosen, int(rank.size), evaluation)
 
 
 def _catalog() -> Catalog:
@@ -144,13 +177,25 @@ def _catalog() -> Catalog:
     return catalog
 
 
-def _bought_lines(today: date) -> QuerySet[OrderLine, tuple[int, int, date]]:
-    return OrderLine.objects.filter(
-        order__status__in=BOUGHT_STATUSES,
-        order__deleted_at__isnull=True,
-        order__contact__isnull=False,
-        order__order_date__lte=today,
-    ).values_list("order__contact_id", "product_id", "order__order_date")
+def _bought_lines(
+    today: date, orders: Ints, order_contact: Ints, order_day: Ints
+) -> tuple[Ints, Ints, Ints]:
+    """Contact, product and day of every line of the given orders placed by a contact by today.
+
+    Lines are read as bare (order, product) pairs and matched to the orders
+    in memory: no join over millions of lines in the database.
+    """
+    pairs = columns.scan(OrderLine._meta.db_table, ("order_id", "product_id"))
+    by_id = np.argsort(orders, kind="stable")
+    sorted_ids = orders[by_id]
+    at = np.minimum(np.searchsorted(sorted_ids, pairs[:, 0]), max(sorted_ids.size - 1, 0))
+    found = sorted_ids[at] == pairs[:, 0] if sorted_ids.size else np.zeros(len(pairs), bool)
+    order = by_id[at[found]]
+    product = pairs[found, 1]
+    del pairs
+    usable = (order_contact[order] > 0) & (order_day[order] <= today.toordinal())
+    order, product = order[usable], product[usable]
+    return order_contact[order], product, order_day[order]
 
 
 def _owned_assets() -> QuerySet[Asset, tuple[int, int, date | None]]:
@@ -203,8 +248,16 @@ def _co_purchase_offers(ranked: recommend.Offers) -> Candidates:
     )
 
 
-def _respect_rules(candidates: Candidates, contact_ids: Ints, catalog: Catalog) -> Candidates:
-    """Drop offers of products whose rules the contact does not meet (see ``OfferRule``)."""
+def _respect_rules(
+    candidates: Candidates,
+    contact_ids: Ints,
+    catalog: Catalog,
+    segments: tuple[Ints, NDArray[np.str_]],
+) -> Candidates:
+    """Drop offers of products whose rules the contact does not meet (see ``OfferRule``).
+
+    Segment rules use the segments of this refresh, which are not written yet.
+    """
     keep = np.ones(candidates.customer.size, dtype=bool)
     for rule in OfferRule.objects.all():
         if rule.product_id is not None:
@@ -215,6 +268,9 @@ def _respect_rules(candidates: Candidates, contact_ids: Ints, catalog: Catalog) 
         if not affected.any():
             continue
         (eligible,) = columns.fetch(_eligible_contacts(rule), ("int",))
+        if rule.segments:
+            scored, segment = segments
+            eligible = np.intersect1d(eligible, scored[np.isin(segment, rule.segments)])
         keep &= ~affected | np.isin(contact_ids[candidates.customer], eligible)
     return _take(candidates, np.flatnonzero(keep))
 
@@ -230,8 +286,6 @@ def _eligible_contacts(rule: OfferRule) -> QuerySet[Contact, tuple[int]]:
         contacts = contacts.filter(
             Exists(Address.objects.filter(contact=OuterRef("pk"), country__in=rule.countries))
         )
-    if rule.segments:
-        contacts = contacts.filter(score__segment__in=rule.segments)
     return contacts.values_list("pk")
 
 
@@ -267,28 +321,6 @@ def _take(c: Candidates, index: Ints) -> Candidates:
         c.customer[index], c.product[index], c.score[index], c.reason[index],
         c.because[index], c.due[index],
     )  # fmt: skip
-
-
-def _write(
-    run: ModelRun, contact_ids: Ints, catalog: Catalog, best: tuple[Candidates, Ints]
-) -> None:
-    offers, rank = best
-    BulkWriter(progress=False).insert(
-        NextBestOffer,
-        {
-            "contact_id": contact_ids[offers.customer],
-            "product_id": catalog.ids[offers.product],
-            "rank": rank,
-            "score": offers.score,
-            "reason": [str(REASON_CODES[code]) for code in offers.reason.tolist()],
-            "because_id": [
-                int(catalog.ids[b]) if b >= 0 else None for b in offers.because.tolist()
-            ],
-            "due_on": columns.date_strings(offers.due),
-            "run_id": run.pk,
-        },
-        rows=int(rank.size),
-    )
 
 
 def _recently_acted_on(contact_ids: Ints, catalog: Catalog, today: date) -> tuple[Ints, Ints]:

@@ -130,8 +130,9 @@ def score_customers(
         warnings.append(f"Churn model not fitted: {error}")
     try:
         spend_fit = clv.fit_gamma_gamma(x, summary.monetary[sample])
+        # A fit with q <= 1 has no finite expected spend: no spend model then.
+        order_value = spend_fit.params.expected_average_spend(summary.x, summary.monetary)
         spend_model = spend_fit.params
-        order_value = spend_model.expected_average_spend(summary.x, summary.monetary)
         independence = clv.spend_independence(summary.x, summary.monetary)
         diagnostics["gamma_gamma"] = _fit_report(spend_fit) | {
             "frequency_spend_correlation": round(independence.correlation, 4),

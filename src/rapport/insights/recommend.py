@@ -82,9 +82,11 @@ def recommend(
     because = np.full((customers, k), -1, dtype=np.int64)
     for start in range(0, customers, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, customers)
-        owned = bought[start:stop].toarray() > 0
-        scores = owned.astype(np.float32) @ similarity
-        scores[owned] = 0
+        chunk = sparse.csr_array(bought[start:stop])
+        # Sparse times dense: a customer owns a handful of products, not all of them.
+        scores = np.asarray(chunk @ similarity, dtype=np.float32)
+        owned_rows = np.repeat(np.arange(stop - start), np.diff(chunk.indptr))
+        scores[owned_rows, chunk.indices] = 0
         if exclude is not None:
             scores[exclude[start:stop].toarray() != 0] = 0
         if allowed is not None:
@@ -94,14 +96,40 @@ def recommend(
         order = np.argsort(-top_scores, axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
         top_scores = np.take_along_axis(top_scores, order, axis=1)
-        # For each offer, the owned product most similar to it.
-        contribution = owned[:, :, None] * similarity[:, top].transpose(1, 0, 2)
-        best_owned = contribution.argmax(axis=1)
+        best_owned = _most_similar_owned(chunk, owned_rows, similarity, top)
         has_offer = top_scores > 0
         product[start:stop] = np.where(has_offer, top, -1)
         score[start:stop] = np.where(has_offer, top_scores, 0)
         because[start:stop] = np.where(has_offer, best_owned, -1)
     return Offers(product, score, because)
+
+
+def _most_similar_owned(
+    chunk: sparse.csr_array,
+    owned_rows: NDArray[np.int64],
+    similarity: NDArray[np.float32],
+    top: NDArray[np.int64],
+) -> NDArray[np.int64]:
+    """For each customer's offers (rows x k), the owned product most similar to each.
+
+    Among equally similar owned products the lowest index wins; a customer
+    who owns nothing gets 0 (their offers have no score and are dropped).
+    """
+    rows, k = top.shape
+    result = np.zeros((rows, k), dtype=np.int64)
+    if chunk.indices.size == 0:
+        return result
+    owned = chunk.indices.astype(np.int64)
+    # One line per (owned product, offer slot): its similarity to the offer.
+    similar = similarity[owned[:, None], top[owned_rows]]
+    # Sort each customer's owned products by similarity, best first, lowest index on ties.
+    for slot in range(k):
+        order = np.lexsort((owned, -similar[:, slot], owned_rows))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = owned_rows[order][1:] != owned_rows[order][:-1]
+        best = order[first]
+        result[owned_rows[best], slot] = owned[best]
+    return result
 
 
 def most_popular(

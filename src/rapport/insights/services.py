@@ -6,6 +6,8 @@ import logging
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,17 +17,14 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import FloatField
-from django.db.models.functions import Cast
 from django.utils import timezone
 from numpy.typing import NDArray
 
 from rapport.catalog.models import Product
-from rapport.core.demo import BulkWriter
 from rapport.core.models import CustomFieldDefinition, CustomFieldTarget, CustomFieldType
 from rapport.core.permissions import Action, authorise
 from rapport.customers.models import Contact
-from rapport.insights import columns, offers, pipeline
+from rapport.insights import columns, offers, pipeline, swap
 from rapport.insights.models import (
     CompanyScore,
     CustomerScore,
@@ -79,44 +78,80 @@ def refresh_scores(*, today: date | None = None, progress: Progress | None = Non
     run = ModelRun.objects.create(started_at=timezone.now())
     say = progress or (lambda stage, done, total: None)
     try:
-        customer, days, amount = _purchases(day, say, by="contact_id")
-        scores = pipeline.score_customers(
-            customer, days, amount, today=day.toordinal(), settings=_settings()
+        say("reading orders", 0, 1)
+        orders = _bought_orders()
+        say("reading orders", 1, 1)
+        say("scoring", 0, 2)
+        # The company models are fitted in a second thread while this one scores
+        # contacts: numpy and scipy let go of the interpreter lock for the maths.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            by_company = orders.company > 0
+            company_future = pool.submit(
+                pipeline.score_customers,
+                orders.company[by_company],
+                orders.day[by_company],
+                orders.amount[by_company],
+                today=day.toordinal(),
+                settings=_settings(),
+            )
+            by_contact = orders.contact > 0
+            scores = pipeline.score_customers(
+                orders.contact[by_contact],
+                orders.day[by_contact],
+                orders.amount[by_contact],
+                today=day.toordinal(),
+                settings=_settings(),
+            )
+            del by_contact, by_company
+            say("scoring", 1, 2)
+            company_scores = company_future.result()
+        say("scoring", 2, 2)
+        say("choosing offers", 0, 1)
+        chosen = offers.choose_offers(
+            day,
+            orders.id,
+            orders.contact,
+            orders.day,
+            segments=(scores.customer, scores.rfm.segment),
         )
-        company, company_days, company_amount = _purchases(day, say, by="company_id")
-        company_scores = pipeline.score_customers(
-            company, company_days, company_amount, today=day.toordinal(), settings=_settings()
-        )
+        orders_read = int(np.count_nonzero(orders.contact))
+        del orders
+        say("choosing offers", 1, 1)
+        total = int(scores.customer.size + company_scores.customer.size + chosen.rows)
+        say("writing", 0, total)
         with transaction.atomic():
-            CustomerScore.objects.all().delete()
-            CompanyScore.objects.all().delete()
-            say("writing scores", 0, scores.customer.size)
-            _write_scores(
-                CustomerScore,
-                scores,
-                run,
-                key="contact_id",
-                tiers=_tiers(scores, day, answers_of=latest_classes),
-                extra={"share_of_business": _numbers(_share_of_business(scores))},
-            )
-            _write_scores(
-                CompanyScore,
-                company_scores,
-                run,
-                key="company_id",
-                tiers=_tiers(company_scores, day),
-            )
-            say("writing scores", scores.customer.size, scores.customer.size)
-            say("choosing offers", 0, 1)
-            scores.diagnostics["offers"] = offers.build_offers(run, day)
-            say("choosing offers", 1, 1)
+            staged = [
+                swap.stage(
+                    CustomerScore,
+                    _score_columns(
+                        scores,
+                        run,
+                        key="contact_id",
+                        tiers=_tiers(scores, day, answers_of=latest_classes),
+                        extra={"share_of_business": _numbers(_share_of_business(scores))},
+                    ),
+                    rows=int(scores.customer.size),
+                ),
+                swap.stage(
+                    CompanyScore,
+                    _score_columns(
+                        company_scores, run, key="company_id", tiers=_tiers(company_scores, day)
+                    ),
+                    rows=int(company_scores.customer.size),
+                ),
+                swap.stage(NextBestOffer, {**chosen.columns, "run_id": run.pk}, rows=chosen.rows),
+            ]
+            for table in staged:
+                table.swap_in()
+            scores.diagnostics["offers"] = chosen.evaluation
             scores.diagnostics["companies"] = _company_summary(company_scores)
             run.status = RunStatus.SUCCEEDED
             run.finished_at = timezone.now()
             run.customers = int(scores.customer.size)
-            run.orders = int(customer.size)
+            run.orders = orders_read
             run.diagnostics = scores.diagnostics
             run.save()
+        say("writing", total, total)
     except Exception as error:
         logger.exception("Analytics refresh failed")
         ModelRun.objects.filter(pk=run.pk).update(
@@ -144,20 +179,39 @@ def _settings() -> pipeline.Settings:
     return pipeline.Settings(**config)
 
 
-def _purchases(
-    today: date, say: Progress, *, by: str
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-    """Customer (contact or company), day number and base-currency amount of each bought order."""
-    say("reading orders", 0, 1)
-    orders = (
-        Order.objects.filter(deleted_at__isnull=True, status__in=BOUGHT_STATUSES)
-        .filter(**{f"{by}__isnull": False})
-        .annotate(amount=Cast("total_base", FloatField()))
-        .values_list(by, "order_date", "amount")
+@dataclass(frozen=True)
+class BoughtOrders:
+    """Every bought, live order: one element per order."""
+
+    id: NDArray[np.int64]
+    contact: NDArray[np.int64]  # 0: none
+    company: NDArray[np.int64]  # 0: none
+    day: NDArray[np.int64]  # date.toordinal()
+    amount: NDArray[np.float64]  # base currency
+
+
+def _bought_orders() -> BoughtOrders:
+    """Read in one pass over the orders table, as integers the database formats in bulk."""
+    statuses = ", ".join(f"'{status}'" for status in sorted(BOUGHT_STATUSES))
+    table = Order._meta.db_table
+    rows = columns.scan(
+        table,
+        (
+            "id",
+            "COALESCE(contact_id, 0)",
+            "COALESCE(company_id, 0)",
+            columns.day_number("order_date"),
+            columns.cents("total_base"),
+        ),
+        where=f"deleted_at IS NULL AND status IN ({statuses})",
     )
-    customer, days, amount = columns.fetch(orders, ("int", "day", "float"))
-    say("reading orders", 1, 1)
-    return customer, days, amount
+    return BoughtOrders(
+        id=rows[:, 0].copy(),
+        contact=rows[:, 1].copy(),
+        company=rows[:, 2].copy(),
+        day=rows[:, 3].copy(),
+        amount=rows[:, 4] / 100.0,
+    )
 
 
 def _tiers(
@@ -253,43 +307,38 @@ def _share_of_business(scores: pipeline.Scores) -> NDArray[np.float64]:
     return share
 
 
-def _write_scores(
-    model: type[CustomerScore] | type[CompanyScore],
+def _score_columns(
     scores: pipeline.Scores,
     run: ModelRun,
     *,
     key: str,
     tiers: NDArray[np.int64],
     extra: dict[str, Any] | None = None,
-) -> None:
-    """Insert every score row at once, column by column, by the database's bulk path."""
-    BulkWriter(progress=False).insert(
-        model,
-        {
-            key: scores.customer,
-            "run_id": run.pk,
-            "first_order_on": columns.date_strings(scores.first_day),
-            "last_order_on": columns.date_strings(scores.last_day),
-            "purchases": scores.purchases,
-            "spend": _money(scores.spend, default=0.0),
-            "recency_days": scores.recency_days,
-            "recency_score": scores.rfm.recency,
-            "frequency_score": scores.rfm.frequency,
-            "monetary_score": scores.rfm.monetary,
-            "segment": scores.rfm.segment.astype(str),
-            "expected_purchases": _numbers(scores.expected_purchases),
-            "p_alive": _numbers(scores.p_alive),
-            "churn_risk": _numbers(scores.churn_risk),
-            "expected_order_value": _money(scores.expected_order_value),
-            "lifetime_value": _money(scores.lifetime_value),
-            "value_percentile": _numbers(scores.value_percentile),
-            "valuable_at_risk": scores.valuable_at_risk,
-            "recent_spend": _money(scores.recent_spend, default=0.0),
-            "loyalty_tier_id": [tier or None for tier in tiers.tolist()],
-            **(extra or {}),
-        },
-        rows=int(scores.customer.size),
-    )
+) -> dict[str, Any]:
+    """The score rows to write, column by column."""
+    return {
+        key: scores.customer,
+        "run_id": run.pk,
+        "first_order_on": columns.date_strings(scores.first_day),
+        "last_order_on": columns.date_strings(scores.last_day),
+        "purchases": scores.purchases,
+        "spend": _money(scores.spend, default=0.0),
+        "recency_days": scores.recency_days,
+        "recency_score": scores.rfm.recency,
+        "frequency_score": scores.rfm.frequency,
+        "monetary_score": scores.rfm.monetary,
+        "segment": scores.rfm.segment.astype(object),
+        "expected_purchases": _numbers(scores.expected_purchases),
+        "p_alive": _numbers(scores.p_alive),
+        "churn_risk": _numbers(scores.churn_risk),
+        "expected_order_value": _money(scores.expected_order_value),
+        "lifetime_value": _money(scores.lifetime_value),
+        "value_percentile": _numbers(scores.value_percentile),
+        "valuable_at_risk": scores.valuable_at_risk,
+        "recent_spend": _money(scores.recent_spend, default=0.0),
+        "loyalty_tier_id": [tier or None for tier in tiers.tolist()],
+        **(extra or {}),
+    }
 
 
 def _numbers(values: NDArray[np.float64]) -> list[float | None]:

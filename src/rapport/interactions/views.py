@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from rapport.core.permissions import Action, require
+from rapport.core.permissions import Action, can, require
 from rapport.core.services import ConflictError
 from rapport.customers import queries as customer_queries
 from rapport.customers.models import Company, Contact
@@ -67,6 +67,8 @@ def timeline(request: HttpRequest, about: str, pk: int) -> HttpResponse:
     context["panel"]["data"]["timeline"] = page
     context["record"] = record
     context["record_url"] = _customer_url(record)
+    context["can_export"] = can(viewer, Action.EXPORT, Interaction)
+    context["export_query"] = f"{about}={record.pk}"
     return render(request, "interactions/timeline.html", context)
 
 

@@ -64,6 +64,12 @@ SIGNATURE_HEADER = "X-Rapport-Signature"
 # so no rule (nor a pair of rules) can keep re-triggering itself.
 AUTOMATION_MARK = "[automation]"
 RULE_CHANGES = {"name", "enabled", "trigger", "trigger_params", "conditions", "actions"}
+# The contact fields whose change is "a contact is updated" (their history columns;
+# ``owner`` is stored as ``owner_id``). Stamps such as last_activity_at are not changes.
+WATCHED_FIELDS = (
+    "first_name", "last_name", "email", "phone", "job_title", "birthday", "language",
+    "time_zone", "source", "lifecycle_stage", "owner", "notes", "external_id", "custom_fields",
+)  # fmt: skip
 
 
 # --- validation ---------------------------------------------------------------------
@@ -80,7 +86,9 @@ def clean_trigger(trigger: str, params: Mapping[str, Any]) -> dict[str, Any]:
         if op not in ("gte", "lte"):
             raise ValidationError({"trigger_params": ["Say 'gte' (at least) or 'lte' (at most)."]})
         return {"metric": metric, "op": op, "value": _number(params.get("value"))}
-    if trigger == Trigger.SERVICE_DUE:
+    if trigger == Trigger.CONTACT_UPDATED:
+        return {"fields": _clean_watched(params.get("fields"))}
+    if trigger in (Trigger.SERVICE_DUE, Trigger.RENEWAL_DUE):
         days = _number(params.get("days"))
         if Decimal(days) < 0 or Decimal(days) > 365:
             raise ValidationError({"trigger_params": ["Days before the due date: 0 to 365."]})
@@ -106,6 +114,40 @@ def clean_trigger(trigger: str, params: Mapping[str, Any]) -> dict[str, Any]:
             )
         return {"answer_class": answer_class} if answer_class else {}
     return {}
+
+
+def _clean_watched(raw: Any) -> list[str]:
+    """The contact fields an update must change to fire ("" or [] for any change)."""
+    from rapport.core.models import CustomFieldDefinition, CustomFieldTarget
+
+    if raw in (None, ""):
+        return []
+    names = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValidationError({"trigger_params": ["List the field names, e.g. owner."]})
+    cleaned: list[str] = []
+    keys = set(
+        CustomFieldDefinition.objects.filter(target=CustomFieldTarget.CONTACT).values_list(
+            "key", flat=True
+        )
+    )
+    for name in (name.strip() for name in names):
+        if not name:
+            continue
+        prefix, _, key = name.partition(".")
+        if name in WATCHED_FIELDS or (prefix == "custom_fields" and key in keys):
+            if name not in cleaned:
+                cleaned.append(name)
+            continue
+        raise ValidationError(
+            {
+                "trigger_params": [
+                    f"Unknown field {name!r}: use {', '.join(WATCHED_FIELDS)} "
+                    "or custom_fields.<key> of a contact custom field."
+                ]
+            }
+        )
+    return cleaned
 
 
 def _number(raw: Any) -> str:
@@ -348,6 +390,18 @@ def _events(rule: AutomationRule, contacts: Any, now: datetime) -> Any:
         return tickets.annotate(
             who=F("contact_id"), occ=Concat(Value("ticket:"), Cast("pk", CharField()))
         )
+    if rule.trigger == Trigger.CONTACT_UPDATED:
+        # One history row per saved change; trashing is not an update, and the
+        # automation's own changes carry AUTOMATION_MARK in their reason.
+        updates = Contact.history.model.objects.filter(
+            id__in=contacts.values("pk"),
+            history_type="~",
+            history_date__gte=since,
+            deleted_at__isnull=True,
+        ).exclude(history_change_reason__startswith=AUTOMATION_MARK)
+        return updates.annotate(
+            who=F("id"), occ=Concat(Value("update:"), Cast("history_id", CharField()))
+        )
     from rapport.satisfaction.models import Response
 
     answers = Response.objects.filter(contact__in=contacts, answered_at__gte=since)
@@ -370,13 +424,33 @@ def _candidates(rule: AutomationRule, today: date, now: datetime) -> list[tuple[
         fired = AutomationRun.objects.filter(
             rule=rule, contact=OuterRef("who"), occurrence=OuterRef("occ")
         )
-        return list(events.exclude(Exists(fired)).order_by().values_list("who", "occ"))
+        found = list(events.exclude(Exists(fired)).order_by().values_list("who", "occ"))
+        if rule.trigger == Trigger.CONTACT_UPDATED:
+            return _changed(found, params.get("fields") or [])
+        return found
     matched: Any
     if rule.trigger == Trigger.SCORE:
         matched = contacts.filter(rules.compile_tree({"op": "and", "rules": [
             {"kind": "score", **params},
         ]}))  # fmt: skip
         occurrence: Any = Value("crossed")
+    elif rule.trigger == Trigger.RENEWAL_DUE:
+        from rapport.trading.models import Asset
+
+        # Renewals from today up to the horizon: a date gone by is not "coming up".
+        horizon = today + timedelta(days=int(params["days"]))
+        renewing = Asset.objects.filter(
+            contact=OuterRef("pk"),
+            deleted_at__isnull=True,
+            replaced_by__isnull=True,
+            renewal_on__gte=today,
+            renewal_on__lte=horizon,
+        )
+        first_renewal = Subquery(
+            renewing.order_by().values("contact").annotate(first=Min("renewal_on")).values("first")
+        )
+        matched = contacts.annotate(first_renewal=first_renewal).filter(first_renewal__isnull=False)
+        occurrence = Concat(Value("renewal:"), Cast("first_renewal", CharField()))
     elif rule.trigger == Trigger.SERVICE_DUE:
         from rapport.trading.models import Asset
 
@@ -405,6 +479,46 @@ def _candidates(rule: AutomationRule, today: date, now: datetime) -> list[tuple[
         .values_list("pk", "occ")
     )
     return list(rows)
+
+
+def _changed(found: list[tuple[int, str]], fields: list[str]) -> list[tuple[int, str]]:
+    """The updates that changed a watched field (any of ``fields`` when given).
+
+    Each history row is compared with the contact's row before it (two queries
+    for all of them); a save that changed nothing watched is not an update.
+    """
+    if not found:
+        return []
+    history = Contact.history.model.objects
+    ids = [int(occurrence.partition(":")[2]) for _, occurrence in found]
+    earlier = history.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id"))
+    rows = {
+        row.history_id: row
+        for row in history.filter(history_id__in=ids).annotate(
+            before=Subquery(earlier.order_by("-history_id").values("history_id")[:1])
+        )
+    }
+    before = history.in_bulk([row.before for row in rows.values() if row.before])
+    wanted = fields or list(WATCHED_FIELDS)
+    fired = []
+    for (contact_id, occurrence), history_id in zip(found, ids, strict=True):
+        row = rows[history_id]
+        previous = before.get(row.before)
+        if previous is None:  # no earlier row to compare: any update, never a given field
+            changed = not fields
+        else:
+            changed = any(_differs(row, previous, name) for name in wanted)
+        if changed:
+            fired.append((contact_id, occurrence))
+    return fired
+
+
+def _differs(row: Any, previous: Any, name: str) -> bool:
+    if name.startswith("custom_fields."):
+        key = name.partition(".")[2]
+        return bool((row.custom_fields or {}).get(key) != (previous.custom_fields or {}).get(key))
+    column = "owner_id" if name == "owner" else name
+    return bool(getattr(row, column) != getattr(previous, column))
 
 
 def _rearm_scores(rule: AutomationRule) -> None:
@@ -543,6 +657,9 @@ def _do(action: Mapping[str, Any], run: AutomationRun, contact: Contact) -> str:
         from rapport.users.models import User
 
         owner = User.objects.get(pk=action["owner"], is_active=True)
+        # update_contact takes no reason: the history row gets this one through
+        # the instance, so the change is marked as automation's own.
+        contact._change_reason = why  # type: ignore[attr-defined]
         customer_services.update_contact(None, contact, {"owner": owner})
         return f"Owner {owner}"
     if kind == ActionType.ADD_TO_LIST:

@@ -19,7 +19,7 @@ from rapport.customers.choices import LifecycleStage
 from rapport.marketing import automation, editor, queries, rules
 from rapport.marketing.choices import SegmentKind, Trigger
 from rapport.marketing.forms import ACTION_ROWS, AutomationForm
-from rapport.marketing.models import AutomationRule, AutomationRun
+from rapport.marketing.models import AutomationRule, AutomationRun, WebhookEndpoint
 from rapport.marketing.views import _editor_context
 from rapport.users.models import User, signed_in
 
@@ -36,7 +36,9 @@ class RuleForm(AutomationForm):
         from rapport.satisfaction import queries as survey_queries
 
         self.fields["days"].label = "Days"
-        self.fields["days"].help_text = "before service is due; after delivery or resolution"
+        self.fields[
+            "days"
+        ].help_text = "before service is due or a renewal; after delivery or resolution"
         self.fields["stage"] = forms.ChoiceField(
             label="To stage",
             required=False,
@@ -48,6 +50,13 @@ class RuleForm(AutomationForm):
             required=False,
             choices=[("", "any answer"), *[(c, c) for c in automation.ANSWER_CLASSES]],
             help_text="for survey answers",
+        )
+        self.fields["watched"] = forms.CharField(
+            label="Changed fields",
+            required=False,
+            max_length=500,
+            help_text="for contact updates: e.g. owner, lifecycle_stage, custom_fields.budget "
+            "(comma-separated; empty for any change)",
         )
         surveys = survey_queries.surveys(user).filter(is_active=True)
         lists = queries.segments(user).filter(kind=SegmentKind.STATIC)
@@ -78,8 +87,10 @@ class RuleForm(AutomationForm):
             return {"stage": data.get("stage") or ""}
         if trigger == Trigger.SURVEY_ANSWERED:
             return {"answer_class": data.get("answer_class") or ""}
-        if trigger in (Trigger.ORDER_DELIVERED, Trigger.TICKET_RESOLVED):
+        if trigger in (Trigger.ORDER_DELIVERED, Trigger.TICKET_RESOLVED, Trigger.RENEWAL_DUE):
             return {"days": data["days"] if data["days"] is not None else ""}
+        if trigger == Trigger.CONTACT_UPDATED:
+            return {"fields": data.get("watched") or ""}
         return super().trigger_params()
 
     def actions(self) -> list[dict[str, Any]]:
@@ -96,7 +107,9 @@ class RuleForm(AutomationForm):
 
     @staticmethod
     def initial_for(rule: Any) -> dict[str, Any]:
-        return AutomationForm.initial_for(rule)
+        initial = AutomationForm.initial_for(rule)
+        initial["watched"] = ", ".join(initial.pop("fields", None) or [])
+        return initial
 
 
 def _pairs(records: Any) -> list[tuple[str, str]]:
@@ -138,6 +151,7 @@ def automation_list(request: HttpRequest) -> HttpResponse:
         "runs": runs,
         "may_change": can(user, Action.CHANGE, AutomationRule),
         "may_add": can(user, Action.ADD, AutomationRule),
+        "may_see_webhooks": can(user, Action.VIEW, WebhookEndpoint),
         "examples": automation.EXAMPLES,
     }
     return render(request, "marketing/automation_list.html", context)

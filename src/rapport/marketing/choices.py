@@ -41,6 +41,8 @@ class Trigger(models.TextChoices):
     ORDER_DELIVERED = "order_delivered", "An order is delivered"
     TICKET_RESOLVED = "ticket_resolved", "A ticket is resolved"
     SURVEY_ANSWERED = "survey_answered", "A survey is answered"
+    CONTACT_UPDATED = "contact_updated", "A contact is updated"
+    RENEWAL_DUE = "renewal_due", "A unit's renewal date is near"
 
 
 # Triggers fired by one stored event each (its id is the occurrence), only for
@@ -53,6 +55,7 @@ EVENT_TRIGGERS = frozenset(
         Trigger.ORDER_DELIVERED,
         Trigger.TICKET_RESOLVED,
         Trigger.SURVEY_ANSWERED,
+        Trigger.CONTACT_UPDATED,
     }
 )
 
@@ -72,3 +75,15 @@ class RunOutcome(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     RETRYING = "retrying", "Failed, will retry"
     FAILED = "failed", "Failed"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SUCCEEDED = "succeeded", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+# Record events sent to webhook endpoints: "<object>.<what happened>".
+WEBHOOK_OBJECTS = ("contact", "company", "deal", "order", "ticket")
+WEBHOOK_VERBS = ("created", "updated", "deleted")
+WEBHOOK_EVENTS = tuple(f"{name}.{verb}" for name in WEBHOOK_OBJECTS for verb in WEBHOOK_VERBS)

@@ -29,6 +29,10 @@ CAMPAIGN_HTML = """<p>Hello {{ contact.first_name|default:"there" }},</p>
 """
 
 
+# However large the address book, a trade fair brings a few thousand visitors at most.
+MAX_VISITORS = 2000
+
+
 def _rule(kind: str, **params: Any) -> dict[str, Any]:
     return {"kind": kind, **params}
 
@@ -81,7 +85,7 @@ def load(context: DemoContext) -> None:
         None, name="Trade fair visitors", kind=SegmentKind.STATIC, owner=marketer
     )
     visitors = with_consent(Contact.objects.live(), channel="email", purpose="marketing")
-    picked = list(visitors.order_by("id")[: max(5, context.contacts // 50)])
+    picked = list(visitors.order_by("id")[: min(MAX_VISITORS, max(5, context.contacts // 50))])
     services.add_to_list(None, fair, picked)
     services.create_campaign(
         None,

@@ -10,6 +10,7 @@ from rapport.core.models import CustomerRecord
 from rapport.customers.models import Contact
 from rapport.marketing.choices import (
     CampaignStatus,
+    DeliveryStatus,
     MessageState,
     RunOutcome,
     SegmentKind,
@@ -228,3 +229,76 @@ class AutomationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id} for {self.contact_id}: {self.outcome}"
+
+
+class WebhookEndpoint(CustomerRecord):
+    """An address that gets a signed POST for each record event it listens to.
+
+    ``cursors`` holds, per object type, the last history row already turned
+    into deliveries (``webhooks.collect``); it starts at the newest row when
+    the endpoint is registered, so an endpoint never gets old history.
+    """
+
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    enabled = models.BooleanField(default=True)
+    # The events it listens to, e.g. ["contact.created", "deal.updated"].
+    events = models.JSONField(default=list)
+    # Signs each POST (HMAC-SHA256); shown to the admin once, when made or rotated.
+    secret = models.CharField(max_length=64, editable=False)
+    cursors = models.JSONField(default=dict, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["url", "id"]
+        indexes = [models.Index(fields=["enabled"], name="webhook_enabled_idx")]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, and each attempt to deliver it: the delivery log.
+
+    The unique (endpoint, event key) pair means an event is queued once per
+    endpoint, however often the collecting job runs; ``body`` is the exact
+    JSON sent (and signed) on every attempt.
+    """
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=40)
+    # "contact:<history id>" for record events, "ping:<uuid>" and "resend:<uuid>" otherwise.
+    event_key = models.CharField(max_length=80)
+    body = models.TextField()
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event_key"], name="webhook_event_once")
+        ]
+        indexes = [
+            # The delivery log of an endpoint, newest first (keyset pages on id).
+            models.Index(fields=["endpoint", "-id"], name="webhook_delivery_log_idx"),
+            # The sender: pending deliveries that are due.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="webhook_delivery_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id}: {self.status}"

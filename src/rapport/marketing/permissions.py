@@ -18,6 +18,8 @@ from rapport.marketing.models import (
     Message,
     Segment,
     Unsubscribe,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 V, E = Action.VIEW, Action.EXPORT
@@ -49,3 +51,7 @@ AUTOMATION_GRANTS: dict[str, Grants] = {
 }
 register(AutomationRule, Policy(grants=AUTOMATION_GRANTS, owner_field=None))
 register(AutomationRun, Policy(grants=AUTOMATION_GRANTS, owner_field=None))
+# Webhooks send customer data out of the system: admins only.
+WEBHOOK_GRANTS: dict[str, Grants] = {Role.ADMIN: grant(Scope.ALL)}
+register(WebhookEndpoint, Policy(grants=WEBHOOK_GRANTS, owner_field=None))
+register(WebhookDelivery, Policy(grants=WEBHOOK_GRANTS, owner_field=None))

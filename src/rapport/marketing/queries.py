@@ -15,7 +15,15 @@ from rapport.customers.models import Contact
 from rapport.customers.queries import with_consent
 from rapport.marketing import rules
 from rapport.marketing.choices import MessageState, SegmentKind
-from rapport.marketing.models import Campaign, ListMember, Message, Segment, Unsubscribe
+from rapport.marketing.models import (
+    Campaign,
+    ListMember,
+    Message,
+    Segment,
+    Unsubscribe,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 def segments(
@@ -118,3 +126,16 @@ def report(campaign: Campaign) -> dict[str, Any]:
     counts["attribution_days"] = campaign.attribution_days
     counts["as_of"] = timezone.now()
     return counts
+
+
+def webhook_endpoints(viewer: Any, action: Action = Action.VIEW) -> QuerySet[WebhookEndpoint]:
+    """Registered endpoints (admins only), live ones."""
+    return restrict(WebhookEndpoint.objects.all(), viewer, action).filter(deleted_at__isnull=True)
+
+
+def webhook_deliveries(
+    viewer: Any, endpoint: WebhookEndpoint, *, status: str = ""
+) -> QuerySet[WebhookDelivery]:
+    """An endpoint's delivery log, newest first (page it on ``-id``)."""
+    rows = restrict(WebhookDelivery.objects.all(), viewer).filter(endpoint=endpoint)
+    return rows.filter(status=status) if status else rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
@@ -36,3 +38,19 @@ def run_automation() -> int:
     missed hour only delays them; failed actions get their retry on the next hour.
     """
     return automation.run_all()
+
+
+@db_task()
+def send_webhook(delivery_id: int, now: datetime | None = None) -> bool:
+    """One attempt at one webhook delivery; a failure is rescheduled by ``attempt`` itself."""
+    from rapport.marketing import webhooks
+
+    return webhooks.attempt(delivery_id, now=now)
+
+
+@db_periodic_task(crontab(minute="*"))
+def run_webhooks() -> int:
+    """Every minute: queue the new record events for each endpoint, then send what is due."""
+    from rapport.marketing import webhooks
+
+    return webhooks.run()

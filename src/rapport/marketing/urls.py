@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.marketing import automation_views, public_views, views
+from rapport.marketing import automation_views, public_views, views, webhook_views
 
 app_name = "marketing"
 
@@ -28,6 +28,20 @@ urlpatterns = [
         "automation/<int:pk>/<slug:verb>/",
         automation_views.automation_action,
         name="automation-action",
+    ),
+    path("automation/webhooks/", webhook_views.webhook_list, name="webhooks"),
+    path("automation/webhooks/new/", webhook_views.webhook_new, name="webhook-new"),
+    path("automation/webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook"),
+    path("automation/webhooks/<int:pk>/edit/", webhook_views.webhook_edit, name="webhook-edit"),
+    path(
+        "automation/webhooks/deliveries/<int:pk>/resend/",
+        webhook_views.delivery_resend,
+        name="webhook-resend",
+    ),
+    path(
+        "automation/webhooks/<int:pk>/<slug:verb>/",
+        webhook_views.webhook_action,
+        name="webhook-action",
     ),
     # Public: reached from the e-mail, no login; the signed token is the key.
     path("m/u/<str:token>/", public_views.unsubscribe, name="unsubscribe"),

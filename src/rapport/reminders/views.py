@@ -81,7 +81,11 @@ def task_list(request: HttpRequest) -> HttpResponse:
     require(user, Action.VIEW, Task)
     state = build_list(request, tables.TASKS, queries.tasks(user), TaskFilterSet)
     _mark_changeable(user, state.page.items)
-    context = {"list": state, "can_add": can(user, Action.ADD, Task)}
+    context = {
+        "list": state,
+        "can_add": can(user, Action.ADD, Task),
+        "can_export": can(user, Action.EXPORT, Task),
+    }
     return render_page_or_partial(request, "reminders/list.html", context, partial="results")
 
 

@@ -28,6 +28,8 @@ from rapport.sales.models import Deal, SalesTarget, StageChange
 from rapport.users.models import User
 
 MAX_DEALS = 300
+# Large demos pick their deals' contacts from this many (random) contacts.
+CANDIDATES = 20_000
 LOST_REASONS = (
     "Went with a cheaper competitor",
     "Budget frozen until next year",
@@ -48,10 +50,11 @@ def load(context: DemoContext) -> None:
     won = next(stage for stage in stages if stage.kind == StageKind.WON)
     lost = next(stage for stage in stages if stage.kind == StageKind.LOST)
     products = list(Product.objects.filter(active=True, deleted_at__isnull=True).order_by("id"))
-    company_of = dict(
-        Membership.objects.filter(is_primary=True).values_list("contact_id", "company_id")
-    )
-    people = list(Contact.objects.select_related("owner").order_by("id"))
+    people = _candidates(context)
+    memberships = Membership.objects.filter(is_primary=True)
+    if context.bulk:
+        memberships = memberships.filter(contact_id__in=[person.pk for person in people])
+    company_of = dict(memberships.values_list("contact_id", "company_id"))
     customers = [c for c in people if c.lifecycle_stage == LifecycleStage.CUSTOMER]
     prospects = [
         c for c in people if c.lifecycle_stage in (LifecycleStage.LEAD, LifecycleStage.PROSPECT)
@@ -104,6 +107,23 @@ def load(context: DemoContext) -> None:
         made[outcome] += 1
     _targets(context)
     context.say(f"  {made['open']} open, {made['won']} won and {made['lost']} lost deals")
+
+
+def _candidates(context: DemoContext) -> list[Contact]:
+    """Whom deals are made with: every contact, or for a large demo a random sample of them.
+
+    A few hundred deals need no million contacts in memory; a sample of
+    ``CANDIDATES`` spreads them over the whole address book all the same.
+    """
+    contacts = Contact.objects.select_related("owner").order_by("id")
+    if not context.bulk:
+        return list(contacts)
+    ids = list(Contact.objects.order_by("id").values_list("id", flat=True))
+    picked = context.rng.sample(ids, min(CANDIDATES, len(ids)))
+    chosen: list[Contact] = []
+    for start in range(0, len(picked), 5000):  # SQLite's limit on query parameters
+        chosen += contacts.filter(pk__in=picked[start : start + 5000])
+    return sorted(chosen, key=lambda contact: contact.pk)
 
 
 def _moments(rng: Any, start: datetime, end: datetime, steps: int) -> list[datetime]:

@@ -60,6 +60,12 @@ class Order(CustomerRecord):
             models.Index(fields=["-order_date", "-id"], name="order_date_idx"),
             models.Index(fields=["status", "-order_date"], name="order_status_idx"),
             models.Index(fields=["total_base", "id"], name="order_total_idx"),
+            # Segments' order rules (number of orders, total spend, last order) read only this.
+            models.Index(
+                fields=["contact", "status", "order_date", "total_base"],
+                name="order_bought_idx",
+                condition=Q(deleted_at__isnull=True),
+            ),
             models.Index(fields=["owner", "-order_date"], name="order_owner_idx"),
             models.Index(fields=["-updated_at", "-id"], name="order_updated_idx"),
         ]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from django.urls import reverse
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 if TYPE_CHECKING:
     from rapport.users.models import User
@@ -63,7 +65,15 @@ class NavItem:
 
     @property
     def url(self) -> str:
-        return reverse(self.url_name)
+        # Every page shows every item (and finds the current one): reversed once per process.
+        urlconf = get_urlconf() or settings.ROOT_URLCONF
+        return _reversed(self.url_name, get_script_prefix(), urlconf)
+
+
+@lru_cache(maxsize=512)
+def _reversed(url_name: str, prefix: str, urlconf: Any) -> str:
+    """``reverse(url_name)``; the script prefix and URLconf it depends on are the cache key."""
+    return reverse(url_name, urlconf=urlconf)
 
 
 _items: dict[str, NavItem] = {}

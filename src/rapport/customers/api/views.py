@@ -18,6 +18,9 @@ from rapport.customers.filtersets import CompanyFilterSet, ContactFilterSet
 from rapport.customers.models import Company, Consent, Contact, Tag
 from rapport.users.models import signed_in
 
+# Query parameters that are not filters: paging, sort, DRF's format override.
+NOT_FILTERS = frozenset({"limit", "cursor", "ordering", "format"})
+
 ETAG_WRITES = extend_schema_view(
     partial_update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
     update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
@@ -62,6 +65,17 @@ class CustomerViewSet(
 
     def get_serializer_class(self) -> Any:
         return self.list_serializer if self.action == "list" else self.detail_serializer
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        """Filters only when the request names some.
+
+        django-filter builds the whole FilterSet (its form, a query for the custom field
+        definitions and one for the owner choices) even for a request without filters,
+        such as every GET of one record; without any, it returns the same rows.
+        """
+        if not self.request.query_params.keys() - NOT_FILTERS:
+            return queryset
+        return super().filter_queryset(queryset)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(self.detail_serializer(self.remember_etag(self.get_object())).data)
@@ -175,7 +189,9 @@ class ContactViewSet(CustomerViewSet):
 
     def get_queryset(self) -> Any:
         if self.action == "list":
-            return queries.contacts(self.request.user)
+            return queries.contact_rows(self.request.user)
+        if self.action == "retrieve":
+            return queries.contact_record(self.request.user)
         return queries.contact_detail(self.request.user)
 
     def get_serializer_class(self) -> Any:
@@ -302,7 +318,7 @@ class CompanyViewSet(CustomerViewSet):
 
     def get_queryset(self) -> Any:
         if self.action == "list":
-            return queries.companies(self.request.user)
+            return queries.company_rows(self.request.user)
         return queries.company_detail(self.request.user)
 
     def get_serializer_class(self) -> Any:

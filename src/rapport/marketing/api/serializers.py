@@ -1,13 +1,31 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from rapport.customers.models import Contact
 from rapport.marketing import queries
-from rapport.marketing.choices import CampaignStatus, RunOutcome, SegmentKind, Trigger
-from rapport.marketing.models import AutomationRule, AutomationRun, Campaign, Message, Segment
+from rapport.marketing.choices import (
+    WEBHOOK_EVENTS,
+    CampaignStatus,
+    DeliveryStatus,
+    RunOutcome,
+    SegmentKind,
+    Trigger,
+)
+from rapport.marketing.models import (
+    AutomationRule,
+    AutomationRun,
+    Campaign,
+    Message,
+    Segment,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 RULES_HELP = (
     'The rule tree: {"op": "and"|"or", "rules": [rule or group, ...]}; a rule is '
@@ -159,9 +177,10 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
 TRIGGER_VALUES = ", ".join(Trigger.values)
 OUTCOME_VALUES = ", ".join(RunOutcome.values)
 TRIGGER_PARAMS_HELP = (
-    'Per trigger: score {"metric", "op": "gte"|"lte", "value"}; service_due {"days"}; '
-    'stage_changed {"stage"?}; order_delivered and ticket_resolved {"days"?: days after}; '
-    'survey_answered {"answer_class"?}; the others {}.'
+    'Per trigger: score {"metric", "op": "gte"|"lte", "value"}; service_due and renewal_due '
+    '{"days": days before}; stage_changed {"stage"?}; order_delivered and ticket_resolved '
+    '{"days"?: days after}; survey_answered {"answer_class"?}; contact_updated {"fields"?: '
+    '["owner", "custom_fields.<key>", ...], any change when empty}; the others {}.'
 )
 ACTIONS_HELP = (
     'Up to 5 actions, run in order; each {"type": ...} with create_task {title, due_in_days}, '
@@ -217,3 +236,71 @@ class AutomationRunSerializer(serializers.ModelSerializer[AutomationRun]):
             "id", "rule", "contact", "occurrence", "fired_at", "outcome", "attempts", "results",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+# --- webhooks ---------------------------------------------------------------------------
+
+EVENTS_HELP = "Record events to send: " + ", ".join(WEBHOOK_EVENTS)
+DELIVERY_STATUS_VALUES = ", ".join(DeliveryStatus.values)
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
+    events = serializers.ListField(child=serializers.CharField(), help_text=EVENTS_HELP)
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id", "url", "description", "enabled", "events", "owner", "version", "created_at",
+            "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(
+        read_only=True, help_text="The signing secret: returned here once, keep it"
+    )
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class NewWebhookEndpointSerializer(serializers.Serializer[Any]):
+    url = serializers.CharField(max_length=500, help_text="https:// address to POST to")
+    description = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    enabled = serializers.BooleanField(required=False, default=True)
+    events = serializers.ListField(child=serializers.CharField(), help_text=EVENTS_HELP)
+
+
+class WebhookEndpointChangeSerializer(serializers.Serializer[Any]):
+    url = serializers.CharField(max_length=500, required=False)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    enabled = serializers.BooleanField(required=False)
+    events = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text=EVENTS_HELP
+    )
+
+
+class SecretSerializer(serializers.Serializer[Any]):
+    secret = serializers.CharField(help_text="The new signing secret: returned here once")
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
+    status = serializers.CharField(read_only=True, help_text=DELIVERY_STATUS_VALUES)
+    payload = serializers.SerializerMethodField(help_text="The JSON body sent (and signed)")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id", "endpoint", "event", "event_key", "occurred_at", "created_at", "status",
+            "attempts", "next_attempt_at", "last_attempt_at", "response_status",
+            "response_body", "error", "delivered_at", "payload",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_payload(self, delivery: WebhookDelivery) -> Any:
+        return json.loads(delivery.body)

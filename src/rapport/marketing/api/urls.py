@@ -8,4 +8,6 @@ router.register("campaigns", views.CampaignViewSet, basename="campaign")
 router.register("automation-rules", views.AutomationRuleViewSet, basename="automation-rule")
 router.register("automation-runs", views.AutomationRunViewSet, basename="automation-run")
 
+router.register("webhooks", views.WebhookEndpointViewSet, basename="webhook")
+
 urlpatterns = router.urls

@@ -4,7 +4,7 @@ from typing import Any
 
 import django_filters
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -14,11 +14,18 @@ from rest_framework.response import Response
 from rapport.core.api.versioning import IF_MATCH_PARAMETER, VersionedRecordMixin
 from rapport.core.permissions import Action, may_see_trash, restrict
 from rapport.customers import queries as customer_queries
-from rapport.marketing import automation, queries, rules, services
+from rapport.marketing import automation, queries, rules, services, webhooks
 from rapport.marketing.api import serializers as s
-from rapport.marketing.choices import RunOutcome, Trigger
+from rapport.marketing.choices import DeliveryStatus, RunOutcome, Trigger
 from rapport.marketing.filtersets import CampaignFilterSet, SegmentFilterSet
-from rapport.marketing.models import AutomationRule, AutomationRun, Campaign, Segment
+from rapport.marketing.models import (
+    AutomationRule,
+    AutomationRun,
+    Campaign,
+    Segment,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from rapport.users.models import signed_in
 
 ETAG_WRITES = extend_schema_view(
@@ -439,3 +446,150 @@ class AutomationRunViewSet(
         return restrict(AutomationRun.objects.all(), self.request.user, Action.VIEW).filter(
             rule__deleted_at__isnull=True
         )
+
+
+class WebhookDeliveryFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices)
+    event = django_filters.CharFilter()
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["status", "event"]
+
+
+@ETAG_WRITES
+class WebhookEndpointViewSet(
+    VersionedRecordMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[WebhookEndpoint],
+):
+    """Outgoing webhooks (admins only): endpoints that get a signed POST per record event."""
+
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    permission_model = WebhookEndpoint
+    permission_actions = {
+        "deliveries": Action.VIEW,
+        "test": Action.CHANGE,
+        "rotate_secret": Action.CHANGE,
+        "resend": Action.CHANGE,
+    }
+    filterset_class: Any = None
+    ordering_fields = ("url", "created_at", "id")
+    default_ordering = ("url",)
+
+    def get_queryset(self) -> Any:
+        return queries.webhook_endpoints(self.request.user)
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "deliveries":
+            return s.WebhookDeliverySerializer
+        return {
+            "create": s.NewWebhookEndpointSerializer,
+            "partial_update": s.WebhookEndpointChangeSerializer,
+        }.get(self.action or "", s.WebhookEndpointSerializer)
+
+    def _read(self, endpoint: WebhookEndpoint) -> Response:
+        fresh = self.remember_etag(self.get_queryset().get(pk=endpoint.pk))
+        return Response(s.WebhookEndpointSerializer(fresh).data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(s.WebhookEndpointSerializer(self.remember_etag(self.get_object())).data)
+
+    @extend_schema(
+        request=s.NewWebhookEndpointSerializer,
+        responses={201: s.WebhookEndpointCreatedSerializer},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Register an endpoint; the answer holds its signing secret, shown this once."""
+        body = s.NewWebhookEndpointSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        endpoint = webhooks.create_endpoint(signed_in(request), **body.validated_data)
+        fresh = self.remember_etag(self.get_queryset().get(pk=endpoint.pk))
+        return Response(
+            s.WebhookEndpointCreatedSerializer(fresh).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
+        request=s.WebhookEndpointChangeSerializer, responses={200: s.WebhookEndpointSerializer}
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        endpoint = self.get_object()
+        body = s.WebhookEndpointChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        webhooks.update_endpoint(
+            signed_in(request),
+            endpoint,
+            dict(body.validated_data),
+            expected_version=self.expected_version(endpoint),
+        )
+        return self._read(endpoint)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Move the endpoint to the trash: nothing more is sent to it; its log stays."""
+        endpoint = self.get_object()
+        self.expected_version(endpoint)
+        webhooks.trash_endpoint(signed_in(request), endpoint)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        responses={200: s.WebhookDeliverySerializer(many=True)},
+        parameters=[
+            OpenApiParameter("status", str, enum=DeliveryStatus.values, description="Only these"),
+            OpenApiParameter("event", str, description="Only this event, e.g. contact.updated"),
+        ],
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        ordering_fields=("id",),
+        default_ordering=("-id",),
+        filterset_class=None,
+    )
+    def deliveries(self, request: Request, pk: str) -> Response:
+        """The delivery log, newest first (keyset pages; filter by status or event)."""
+        endpoint = self.get_object()
+        rows = WebhookDeliveryFilterSet(
+            request.query_params, queryset=queries.webhook_deliveries(request.user, endpoint)
+        ).qs
+        page = _page(self, rows, request)
+        return self.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
+
+    @extend_schema(request=None, responses={200: s.WebhookDeliverySerializer})
+    @action(detail=True, methods=["post"], pagination_class=None, filterset_class=None)
+    def test(self, request: Request, pk: str) -> Response:
+        """Send a ``ping`` event now; the answer is its logged delivery."""
+        ping = webhooks.send_test(signed_in(request), self.get_object())
+        return Response(s.WebhookDeliverySerializer(ping).data)
+
+    @extend_schema(request=None, responses={200: s.SecretSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="rotate-secret",
+        pagination_class=None,
+        filterset_class=None,
+    )
+    def rotate_secret(self, request: Request, pk: str) -> Response:
+        """A new signing secret (the old one stops working at once), returned this once."""
+        return Response({"secret": webhooks.rotate_secret(signed_in(request), self.get_object())})
+
+    @extend_schema(request=None, responses={202: s.WebhookDeliverySerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"deliveries/(?P<delivery_id>[0-9]+)/resend",
+        pagination_class=None,
+        filterset_class=None,
+    )
+    def resend(self, request: Request, pk: str, delivery_id: str) -> Response:
+        """Send a logged delivery's event again, as a new delivery."""
+        endpoint = self.get_object()
+        delivery = get_object_or_404(
+            queries.webhook_deliveries(request.user, endpoint), pk=int(delivery_id)
+        )
+        again = webhooks.resend(signed_in(request), delivery)
+        return Response(s.WebhookDeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)
