@@ -556,3 +556,11 @@ def test_admin_sets_up_event_rule_with_new_actions_in_the_page(
     assert refused.status_code == 200
     assert "https://" in refused.content.decode()
     assert AutomationRule.objects.count() == 1
+
+
+@pytest.mark.parametrize("url", ["https://10.0.0.5/hook", "https://localhost/hook"])
+def test_the_webhook_action_refuses_the_servers_own_network(settings: Any, url: str) -> None:
+    settings.AUTOMATION_WEBHOOK_ALLOW_HTTP = False
+    with pytest.raises(ValidationError, match="public addresses"):
+        automation.clean_actions([{"type": "webhook", "url": url}])
+    assert automation.clean_actions([{"type": "webhook", "url": "https://hooks.example.com/in"}])

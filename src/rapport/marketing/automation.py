@@ -17,7 +17,6 @@ import hmac
 import json
 import logging
 import secrets
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -26,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import CharField, Exists, F, Min, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Cast, Concat
@@ -57,7 +55,6 @@ MAX_ATTEMPTS = 3
 MAX_ACTIONS = 5
 SCORE_METRICS = dict(rules.SCORE_METRICS)
 ANSWER_CLASSES = (*NpsClass.values, *CsatClass.values)
-WEBHOOK_TIMEOUT = 5
 SIGNATURE_HEADER = "X-Rapport-Signature"
 # Written into the reason of every change an automation makes. Events carrying
 # it never trigger event rules: automation does not cascade into automation,
@@ -222,15 +219,13 @@ def _clean_action(action: Any, number: int) -> dict[str, Any]:
             raise ValidationError({"actions": [f"{where}: pick a static list."]})
         return {"type": kind, "list": segment.pk}
     if kind == ActionType.WEBHOOK:
-        url = str(action.get("url", "")).strip()
-        schemes = ["https", "http"] if allow_http_webhooks() else ["https"]
+        from rapport.marketing import webhooks  # it imports this module's signing
+
         try:
-            URLValidator(schemes=schemes)(url)
-        except ValidationError:
-            raise ValidationError(
-                {"actions": [f"{where}: the webhook needs an https:// address."]}
-            ) from None
-        return {"type": kind, "url": url[:500]}
+            url = webhooks.clean_url(str(action.get("url", "")))
+        except ValidationError as error:
+            raise ValidationError({"actions": [f"{where}: {' '.join(error.messages)}"]}) from None
+        return {"type": kind, "url": url}
     tag = str(action.get("tag", "")).strip()
     if not tag or len(tag) > 60:
         raise ValidationError({"actions": [f"{where}: name the tag (at most 60 characters)."]})
@@ -743,19 +738,18 @@ def sign(secret: str, body: bytes) -> str:
 
 def _call_webhook(action: Mapping[str, Any], run: AutomationRun) -> str:
     """POST the event, signed with the rule's secret; any non-2xx answer is a failure."""
+    from rapport.marketing import webhooks
+
     body = webhook_payload(run)
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked in _clean_action
+    status, _answer = webhooks.post(
         action["url"],
-        data=body,
-        method="POST",
-        headers={
+        body,
+        {
             "Content-Type": "application/json",
             "User-Agent": "Rapport-Automation",
             SIGNATURE_HEADER: sign(run.rule.secret, body),
         },
     )
-    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as answer:  # noqa: S310
-        status = answer.status
     return f"Webhook answered {status}"
 
 

@@ -549,11 +549,19 @@ _opener = urllib.request.build_opener(_NoRedirects)
 
 
 def _post(url: str, delivery: WebhookDelivery, secret: str) -> tuple[int, str]:
+    return post(url, delivery.body.encode(), headers(delivery, secret, int(time.time())))
+
+
+def post(url: str, body: bytes, sent_headers: Mapping[str, str]) -> tuple[int, str]:
+    """POST ``body`` to a cleaned webhook address: (status, start of the answer).
+
+    Every webhook Rapport sends (endpoints and the automation action) goes
+    through here, so each is checked against private addresses at send time
+    and never follows a redirect. A non-2xx answer raises ``HTTPError``.
+    """
+    _check_target(url)
     request = urllib.request.Request(  # noqa: S310 - the scheme is checked in clean_url
-        url,
-        data=delivery.body.encode(),
-        method="POST",
-        headers=headers(delivery, secret, int(time.time())),
+        url, data=body, method="POST", headers=dict(sent_headers)
     )
     with _opener.open(request, timeout=TIMEOUT) as answer:
         return answer.status, _read(answer)
