@@ -6,10 +6,7 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -32,6 +29,7 @@ from rapport.trading.models import Order
 from rapport.users.models import User
 from tests.catalog.factories import make_product
 from tests.customers.factories import make_contact
+from tests.marketing.conftest import Receiver
 from tests.marketing.factories import all_of, make_list, rule
 from tests.satisfaction.factories import answer, invite_one, make_survey, surveyable_contact
 from tests.service.factories import make_ticket
@@ -304,46 +302,13 @@ def test_bad_event_trigger_params_are_refused(admin: User) -> None:
             make_rule(admin, trigger, params)
 
 
-class Receiver:
-    """A local HTTP server that records the webhook calls and answers ``status``."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[dict[str, str], bytes]] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.calls.append((dict(self.headers), body))
-                self.send_response(receiver.status)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-
-
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
-    settings.AUTOMATION_WEBHOOK_ALLOW_HTTP = True
-    server = Receiver()
-    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
-
-
 def test_webhook_is_signed_and_retried_until_it_succeeds(admin: User, receiver: Receiver) -> None:
     rule_ = make_rule(
         admin,
         "contact_created",
         actions=[{"type": "webhook", "url": receiver.url}, *TASK],
     )
-    receiver.status = 500
+    receiver.statuses = [500]
     newcomer = make_contact(admin, first_name="Hooked")
     automation.run_all()
     run = AutomationRun.objects.get()
@@ -352,7 +317,7 @@ def test_webhook_is_signed_and_retried_until_it_succeeds(admin: User, receiver: 
     assert "500" in run.results[0]["detail"]
     assert run.results[1]["ok"] is True  # the failing webhook blocked nothing
 
-    receiver.status = 204
+    receiver.statuses = [204]
     automation.run_all()
     run.refresh_from_db()
     assert (run.outcome, run.attempts) == (RunOutcome.SUCCEEDED, 2)

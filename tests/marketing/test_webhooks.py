@@ -5,10 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -25,49 +22,12 @@ from rapport.marketing.choices import DeliveryStatus
 from rapport.marketing.models import WebhookDelivery, WebhookEndpoint
 from rapport.users.models import User
 from tests.customers.factories import make_company, make_contact
+from tests.marketing.conftest import Receiver
 from tests.sales.factories import make_deal
 
 pytestmark = pytest.mark.django_db
 
 ROLES = list(Role.values)
-
-
-class Receiver:
-    """A local HTTP server that records the POSTs and answers the next status in line."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[dict[str, str], bytes]] = []
-        self.statuses: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.calls.append((dict(self.headers), body))
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"thanks" if status < 300 else b"broken")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-
-    def events(self) -> list[str]:
-        return [json.loads(body)["event"] for _, body in self.calls]
-
-
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
-    settings.AUTOMATION_WEBHOOK_ALLOW_HTTP = True
-    server = Receiver()
-    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
 
 
 def later(minutes: float = 1) -> datetime:
