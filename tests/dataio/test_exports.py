@@ -433,3 +433,10 @@ def test_export_queries_do_not_grow_with_the_rows(admin: User, client_for: Any) 
     for index in range(1, 5):
         make_company(admin, name=f"Co {index}")
     assert queries_per_export(5) == few
+
+
+def test_a_recurring_task_exports_its_repeat_rule(admin: User, client_for: Any) -> None:
+    make_task(admin, title="Boiler check", recurrence="FREQ=YEARLY")
+    web = client_for(admin)
+    [task] = rows_of(web.get("/data/export/tasks.csv"))
+    assert (task["Task"], task["Repeats"]) == ("Boiler check", "FREQ=YEARLY")

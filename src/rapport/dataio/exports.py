@@ -297,7 +297,7 @@ TASK_COLUMNS = (
     ExportColumn("Contact", _name("contact")),
     ExportColumn("Company", _name("company")),
     ExportColumn("Notes", _field("notes")),
-    ExportColumn("Repeats", _display("recurrence")),
+    ExportColumn("Repeats", _field("recurrence")),  # the RRULE, as the task page shows it
     ExportColumn("Done at", _field("done_at")),
     ExportColumn("Done by", _user("done_by")),
     ExportColumn("Asked by", _user("owner")),
