@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 
 from tests.conftest import require_or_skip
 
@@ -50,6 +53,44 @@ document.addEventListener("securitypolicyviolation", (event) => {
 CSP_MESSAGE = re.compile(r"Content Security Policy|CSP violation", re.IGNORECASE)
 
 HERE = Path(__file__).resolve().parent
+
+
+class OneRequestAtATimeOnSharedDatabase(ThreadedWSGIServer):
+    """The live server, answering one request at a time when its threads share a connection.
+
+    On SQLite the test database lives in memory, so every server thread borrows the
+    test's own connection. The browser fetches a page, its htmx panels and its
+    suggestions in parallel, and two threads stepping one sqlite3 connection at once
+    fail with "bad parameter or other API misuse" (seen in CI). Requests still get
+    their own threads, so a kept-alive browser connection cannot hold the others up;
+    only the application call and its response body are serialised. On PostgreSQL
+    each thread has its own connection and nothing is serialised.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shared_connection_lock = threading.Lock()
+
+    def set_app(self, application: Any) -> None:
+        if not self.connections_override:
+            super().set_app(application)
+            return
+        lock = self.shared_connection_lock
+
+        def one_at_a_time(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            with lock:
+                body = application(environ, start_response)
+                try:
+                    yield from body
+                finally:
+                    close = getattr(body, "close", None)
+                    if close is not None:
+                        close()
+
+        super().set_app(one_at_a_time)
+
+
+LiveServerThread.server_class = OneRequestAtATimeOnSharedDatabase
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
