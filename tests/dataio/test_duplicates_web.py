@@ -8,8 +8,8 @@ import pytest
 
 from rapport.core.permissions import Role
 from rapport.customers import services as customer_services
-from rapport.customers.models import Contact
-from rapport.dataio import duplicates
+from rapport.customers.models import Company, Contact
+from rapport.dataio import duplicates, merge
 from rapport.dataio.models import DuplicateKind, DuplicatePair, MergeRecord, PairStatus
 from rapport.users.models import User
 from tests.customers.factories import make_company, make_contact
@@ -267,3 +267,85 @@ def test_scan_and_undo_per_role(
 def test_the_import_and_export_page_links_to_the_queue(admin: User, client_for: Any) -> None:
     page = client_for(admin).get("/data/").content.decode()
     assert 'href="/data/duplicates/"' in page
+
+
+# --- merged records in the trash -----------------------------------------------------------
+
+
+def test_the_trash_says_what_a_merged_record_became_and_undoes_the_merge(
+    admin: User, client_for: Any
+) -> None:
+    survivor = make_contact(admin, first_name="Mira", last_name="Kept", phones=["+4930100011"])
+    loser = make_contact(admin, first_name="Mira", last_name="Gone", phones=["+4930100011"])
+    trashed = make_contact(admin, first_name="Theo", last_name="Deleted")
+    customer_services.trash_contact(admin, trashed)
+    record = merge.merge(admin, survivor, loser)
+    client = client_for(admin)
+
+    page = client.get("/contacts/trash/").content.decode()
+    row_of_loser = page[page.index("Mira Gone") : page.index("</tr>", page.index("Mira Gone"))]
+    assert "Merged into" in row_of_loser
+    assert f'href="/contacts/{survivor.pk}/">Mira Kept</a>' in row_of_loser
+    assert f'action="/data/merges/{record.pk}/undo/"' in row_of_loser
+    assert "Restore" not in row_of_loser
+    row_of_deleted = page[page.index("Theo Deleted") :]
+    assert "Restore" in row_of_deleted[: row_of_deleted.index("</tr>")]
+
+    # Restoring the merged record on its own is refused: it would come back empty.
+    refused = client.post("/contacts/trash/", {"id": loser.pk}, follow=True)
+    assert "was merged into Mira Kept: undo the merge instead" in refused.content.decode()
+    assert Contact.objects.get(pk=loser.pk).deleted_at is not None
+
+    undone = client.post(
+        f"/data/merges/{record.pk}/undo/", {"next": "/contacts/trash/"}, follow=True
+    )
+    assert undone.redirect_chain[-1][0] == "/contacts/trash/"
+    assert "Merge undone: Mira Gone is back." in undone.content.decode()
+    assert Contact.objects.get(pk=loser.pk).deleted_at is None
+
+
+def test_undo_goes_back_only_to_a_page_of_this_site(admin: User, client_for: Any) -> None:
+    survivor = make_contact(admin, first_name="Ola", last_name="One", phones=["+4930100012"])
+    loser = make_contact(admin, first_name="Ola", last_name="Two", phones=["+4930100012"])
+    record = merge.merge(admin, survivor, loser)
+
+    response = client_for(admin).post(
+        f"/data/merges/{record.pk}/undo/", {"next": "https://evil.example/"}
+    )
+
+    assert response["Location"] == f"{QUEUE}?kind=contact"
+
+
+def test_a_merged_company_is_refused_a_plain_restore_through_the_api(
+    admin: User, client_for: Any, api_for: Any
+) -> None:
+    kept = make_company(admin, name="Nordwind AG")
+    gone = make_company(admin, name="Nordwind")
+    merge.merge(admin, kept, gone)
+
+    page = client_for(admin).get("/companies/trash/").content.decode()
+    assert f'href="/companies/{kept.pk}/">Nordwind AG</a>' in page
+    refused = api_for(admin).post(f"/api/v1/companies/{gone.pk}/restore")
+    assert refused.status_code == 400
+    assert "undo the merge instead" in refused.content.decode()
+    assert Company.objects.get(pk=gone.pk).deleted_at is not None
+
+
+def test_trash_page_queries_do_not_grow_with_merged_records(admin: User, client_for: Any) -> None:
+    client = client_for(admin)
+
+    def trash_page() -> Any:
+        return client.get("/contacts/trash/")
+
+    def merge_twins(index: int) -> None:
+        phone = f"+49301004{index:02d}"
+        kept = make_contact(admin, first_name=f"K{index}", last_name="Twin", phones=[phone])
+        gone = make_contact(admin, first_name=f"G{index}", last_name="Twin", phones=[phone])
+        merge.merge(admin, kept, gone)
+
+    merge_twins(0)
+    small = queries_of(trash_page)
+    for index in range(1, 8):
+        merge_twins(index)
+    large = queries_of(trash_page)
+    assert_same(small, large)

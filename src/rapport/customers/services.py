@@ -28,6 +28,7 @@ from rapport.core.services import (
     save_changes,
 )
 from rapport.customers import search as customer_search
+from rapport.customers import trash
 from rapport.customers.choices import (
     CUSTOMER_STAGES,
     ConsentChannel,
@@ -462,6 +463,9 @@ def _authorise_restore(actor: User | None, record: Contact | Company) -> None:
     authorise_restore(actor)
     if record.deleted_at is None:  # checked before the domain/e-mail clash checks
         raise ValidationError(f"{record} is not in the trash.")
+    refused = trash.refusal(record)
+    if refused:
+        raise ValidationError(refused)
 
 
 # --- memberships -------------------------------------------------------------

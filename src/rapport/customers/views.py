@@ -30,7 +30,7 @@ from rapport.core.lists import (
 from rapport.core.models import SavedView
 from rapport.core.permissions import Action, can, may_see_trash, require
 from rapport.core.services import ConflictError
-from rapport.customers import panels, queries, services, tables
+from rapport.customers import panels, queries, services, tables, trash
 from rapport.customers.choices import ConsentChannel, ConsentPurpose, LifecycleStage
 from rapport.customers.filtersets import CompanyFilterSet, ContactFilterSet
 from rapport.customers.forms import (
@@ -217,8 +217,10 @@ def _trash(request: HttpRequest, kind: CustomerList) -> HttpResponse:
         else:
             messages.success(request, f"{record} is restored.")
         return redirect(kind.trash_url_name)
-    rows = kind.rows(signed_in(request), trash=True).order_by("-deleted_at")[:200]
-    return render(request, "customers/trash.html", {"kind": kind, "rows": rows})
+    rows = list(kind.rows(signed_in(request), trash=True).order_by("-deleted_at")[:200])
+    notes = trash.notes(rows)
+    entries = [(row, notes.get(row.pk)) for row in rows]
+    return render(request, "customers/trash.html", {"kind": kind, "entries": entries})
 
 
 @login_required

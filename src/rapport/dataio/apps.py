@@ -7,4 +7,7 @@ class DataioConfig(AppConfig):
     verbose_name = "Import and export"
 
     def ready(self) -> None:
-        from rapport.dataio import duplicate_tasks, navigation, permissions, tasks  # noqa: F401
+        from rapport.customers import trash
+        from rapport.dataio import duplicate_tasks, merge, navigation, permissions, tasks  # noqa: F401
+
+        trash.register(merge.trash_notes)

@@ -21,7 +21,7 @@ restores the loser.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,12 +30,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, router, transaction
 from django.db.models import Q
 from django.db.models.deletion import Collector
+from django.urls import reverse
 from django.utils import timezone
 
 from rapport.core.permissions import Action, Role, authorise, role_of
 from rapport.core.services import restore, save_changes
 from rapport.customers import search as customer_search
 from rapport.customers.models import Company, Contact
+from rapport.customers.trash import TrashNote
 from rapport.dataio.models import DuplicateKind, DuplicatePair, MergeRecord, PairStatus
 from rapport.interactions.choices import Channel, Direction, InteractionKind
 from rapport.interactions.services import record_interaction
@@ -439,14 +441,51 @@ def _reindex(record: Record) -> None:
 
 def merged_into(record: Record) -> Record | None:
     """The record a trashed one was merged into (for its page: "merged into …"), if any."""
-    kind = kind_of(record)
-    found = (
-        MergeRecord.objects.filter(undone_at__isnull=True, **{f"loser_{kind}": record})
+    found = latest_merges([record]).get(record.pk)
+    return found.survivor if found is not None else None
+
+
+def latest_merges(records: Sequence[Record]) -> dict[int, MergeRecord]:
+    """Each record's latest merge that is not undone, where it was the one merged away."""
+    if not records:
+        return {}
+    kind = kind_of(records[0])
+    found: dict[int, MergeRecord] = {}
+    for merge_record in (
+        MergeRecord.objects.filter(
+            undone_at__isnull=True, **{f"loser_{kind}__in": [record.pk for record in records]}
+        )
         .select_related(f"survivor_{kind}")
         .order_by("-merged_at", "-id")
-        .first()
-    )
-    return found.survivor if found is not None else None
+    ):
+        found.setdefault(getattr(merge_record, f"loser_{kind}_id"), merge_record)
+    return found
+
+
+def trash_notes(records: Sequence[Record]) -> dict[int, TrashNote]:
+    """For the trash: a merged record is undone from its merge, not restored on its own."""
+    notes: dict[int, TrashNote] = {}
+    merges = latest_merges(records)
+    for record in records:
+        merge_record = merges.get(record.pk)
+        if merge_record is None:
+            continue
+        survivor = merge_record.survivor
+        notes[record.pk] = TrashNote(
+            text="Merged into",
+            link_text=str(survivor),
+            link_url=reverse(
+                "customers:contact" if isinstance(survivor, Contact) else "customers:company",
+                args=[survivor.pk],
+            ),
+            action_label="Undo merge",
+            action_url=reverse("dataio:merge-undo", args=[merge_record.pk]),
+            refuses_restore=(
+                f"{record} was merged into {survivor}: undo the merge instead, "
+                "so its history goes back with it."
+            ),
+        )
+    return notes
 
 
 # --- undo -------------------------------------------------------------------------
