@@ -233,3 +233,30 @@ def test_global_search_finds_orders_units_and_products(
     assert f"/products/{boiler.pk}/" in client_for(sales).get("/search/?q=boil").content.decode()
     hidden = client_for(sales_south).get(f"/search/?q={order.number}").content.decode()
     assert f"/orders/{order.pk}/" not in hidden
+
+
+def test_order_search_finds_numbers_by_their_start_only(
+    sales: User, buyer: Contact, boiler: Product
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from rapport.trading.search import search_orders
+
+    first = delivered_order(sales, contact=buyer, lines=[(boiler, 1)])
+    second = delivered_order(sales, contact=buyer, lines=[(boiler, 2)])
+    year = first.number.split("-")[0]
+
+    def titles(text: str) -> list[str]:
+        return [result.title for result in search_orders(sales, text, 8)]
+
+    assert titles(year) == [str(first), str(second)]
+    assert titles(f"{year}-") == [str(first), str(second)]
+    assert titles(second.number) == [str(second)]
+    assert titles(second.number[1:]) == []  # the middle of a number is not its start
+    assert titles(f"{int(year) + 1}-") == []
+    # Names and e-mail addresses are never order numbers: no query at all.
+    with CaptureQueriesContext(connection) as asked:
+        assert titles("anna@example.org") == []
+        assert titles("Schmidt") == []
+    assert len(asked) == 0
