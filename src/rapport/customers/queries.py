@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from rapport.core.permissions import Action, may_see_trash, restrict
 from rapport.customers.choices import ConsentStatus
@@ -69,6 +69,25 @@ def contact_record(viewer: Any, action: Action = Action.VIEW) -> QuerySet[Contac
         Prefetch("memberships", queryset=Membership.objects.select_related("company")),
         "consents",
     )
+
+
+def contact_visible(
+    viewer: Any, action: Action = Action.VIEW, *, via: str = "contact_id"
+) -> Exists:
+    """For other apps' rows: the contact in column ``via`` allows ``action`` to the viewer.
+
+    A correlated EXISTS, not ``IN (visible contacts)``: IN makes the database list
+    every contact the viewer may see for each query (the whole table for a manager),
+    where EXISTS looks up only the contacts of the rows actually read.
+    """
+    return Exists(contacts(viewer, action).filter(pk=OuterRef(via)))
+
+
+def company_visible(
+    viewer: Any, action: Action = Action.VIEW, *, via: str = "company_id"
+) -> Exists:
+    """For other apps' rows: the company in column ``via`` allows ``action`` (see above)."""
+    return Exists(companies(viewer, action).filter(pk=OuterRef(via)))
 
 
 def tag_names(model: type[Contact] | type[Company], ids: Iterable[int]) -> dict[int, list[str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from rapport.core.permissions import Action, restrict
 from rapport.customers import queries as customer_queries
@@ -14,12 +14,10 @@ from rapport.interactions.models import Interaction
 
 def interactions(viewer: Any, action: Action = Action.VIEW) -> QuerySet[Interaction]:
     """Touchpoints of the contacts (or, without contact, companies) the viewer sees."""
-    # Correlated EXISTS, not IN (subquery): IN made the database list every visible
-    # contact for each query (150 ms at 100,000 contacts); EXISTS looks up only the
-    # customers of the rows actually read.
-    visible_contact = Exists(customer_queries.contacts(viewer).filter(pk=OuterRef("contact_id")))
-    visible_company = Exists(customer_queries.companies(viewer).filter(pk=OuterRef("company_id")))
-    visible = Q(visible_contact) | (Q(contact__isnull=True) & Q(visible_company))
+    # EXISTS, not IN: one page of one contact's timeline took 150 ms at 100,000 contacts.
+    visible = Q(customer_queries.contact_visible(viewer)) | (
+        Q(contact__isnull=True) & Q(customer_queries.company_visible(viewer))
+    )
     return (
         restrict(Interaction.objects.all(), viewer, action)
         .filter(visible)

@@ -30,8 +30,8 @@ def tasks(viewer: Any, action: Action = Action.VIEW, *, trash: bool = False) -> 
     # Seeing is wider than changing: tasks on customers they see, and ones they asked for.
     wider = rows.filter(deleted_at__isnull=not trash).filter(
         Q(owner_id=viewer.pk)
-        | Q(contact__in=customer_queries.contacts(viewer).values("pk"))
-        | Q(company__in=customer_queries.companies(viewer).values("pk"))
+        | Q(customer_queries.contact_visible(viewer))
+        | Q(customer_queries.company_visible(viewer))
     )
     return allowed | wider
 

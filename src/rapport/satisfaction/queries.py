@@ -37,7 +37,7 @@ def _of_visible_contacts[M: SurveyInvitation | Response](
 ) -> QuerySet[M]:
     if scope_for(viewer, Contact, Action.VIEW) == Scope.ALL:
         return rows.filter(contact__deleted_at__isnull=True)
-    return rows.filter(contact__in=customer_queries.contacts(viewer).values("pk"))
+    return rows.filter(customer_queries.contact_visible(viewer))
 
 
 def invitations(viewer: Any, action: Action = Action.VIEW) -> QuerySet[SurveyInvitation]:

@@ -27,8 +27,8 @@ def _visible_customers(viewer: Any, action: Action) -> Q:
         return Q(contact__isnull=False, contact__deleted_at__isnull=True) | Q(
             contact__isnull=True, company__deleted_at__isnull=True
         )
-    return Q(contact__in=customer_queries.contacts(viewer, action).values("pk")) | Q(
-        contact__isnull=True, company__in=customer_queries.companies(viewer, action).values("pk")
+    return Q(customer_queries.contact_visible(viewer, action)) | (
+        Q(contact__isnull=True) & Q(customer_queries.company_visible(viewer, action))
     )
 
 
