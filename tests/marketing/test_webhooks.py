@@ -84,6 +84,22 @@ def test_a_wrong_secret_does_not_verify(admin: User, receiver: Receiver) -> None
     assert headers["X-Rapport-Signature"] != f"sha256={forged}"
 
 
+def test_secrets_stay_out_of_the_audit_history(admin: User, receiver: Receiver) -> None:
+    endpoint = endpoint_for(admin, receiver.url)
+    first = endpoint.secret
+    second = webhooks.rotate_secret(admin, endpoint)
+
+    assert second != first
+    assert endpoint.history.count() == 2  # created, rotated: both audited
+    columns = [field.name for field in endpoint.history.model._meta.get_fields()]
+    assert "secret" not in columns
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {endpoint.history.model._meta.db_table}")  # noqa: S608
+        stored = repr(cursor.fetchall())
+    assert first not in stored
+    assert second not in stored
+
+
 def test_job_run_twice_sends_once(admin: User, receiver: Receiver) -> None:
     endpoint_for(admin, receiver.url)
     make_contact(admin, first_name="Once")

@@ -90,7 +90,9 @@ class CustomerRecord(TimestampedModel, VersionedModel, SoftDeleteModel, OwnedMod
 
     history = HistoricalRecords(
         inherit=True,
-        excluded_fields=["updated_at", "updated_by", "version"],
+        # "secret": signing keys (webhooks, automation) must not outlive a rotation in
+        # the audit tables, where anyone with a database copy could read them.
+        excluded_fields=["updated_at", "updated_by", "version", "secret"],
         cascade_delete_history=False,
     )
 
