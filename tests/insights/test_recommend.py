@@ -87,3 +87,19 @@ def test_co_purchase_beats_most_popular_on_a_time_split() -> None:
 def test_bad_indexes_are_refused() -> None:
     with pytest.raises(ValueError, match="product index"):
         recommend.purchase_matrix([0], [5], customers=1, products=5)
+
+
+def test_the_reason_is_the_most_similar_owned_product_lowest_on_ties() -> None:
+    similarity = np.zeros((5, 5), dtype=np.float32)
+    similarity[1, 3] = similarity[3, 1] = 0.5
+    similarity[2, 3] = similarity[3, 2] = 0.5
+    similarity[0, 3] = similarity[3, 0] = 0.2
+    similarity[0, 4] = similarity[4, 0] = 0.9
+    # Customer 1 owns nothing; customers 0 and 2 own two products each.
+    bought = recommend.purchase_matrix([0, 0, 2, 2], [2, 1, 0, 2], customers=3, products=5)
+    offers = recommend.recommend(bought, similarity, k=2)
+    assert offers.product[0].tolist() == [3, -1]
+    assert offers.because[0].tolist() == [1, -1]  # 1 and 2 are as similar to 3: the lower wins
+    assert offers.product[1].tolist() == [-1, -1]
+    assert offers.product[2].tolist() == [4, 3]
+    assert offers.because[2].tolist() == [0, 2]

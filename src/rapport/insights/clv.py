@@ -141,14 +141,18 @@ class BgNbd:
     def expected_purchases(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:
         """Expected purchases in the next ``t`` periods, given each customer's history."""
         x_, t_x_, T_ = _as_arrays(x, t_x, T)
+        numerator = self._expected_if_alive(t, x_, T_)
+        return np.asarray(numerator / (1 + _bgnbd_dropout_odds(self, x_, t_x_, T_)))
+
+    def _expected_if_alive(self, t: float, x: Array, T: Array) -> Array:
+        """The part of ``expected_purchases`` that does not depend on t_x."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         if a == 1:  # the closed form divides by a - 1; its limit is continuous
             a = 1 + 1e-9
-        z = t / (alpha + T_ + t)
-        hyper = special.hyp2f1(r + x_, b + x_, a + b + x_ - 1, z)
-        base = np.exp((r + x_) * (np.log(alpha + T_) - np.log(alpha + T_ + t)))
-        numerator = (a + b + x_ - 1) / (a - 1) * (1 - base * hyper)
-        return np.asarray(numerator / (1 + _bgnbd_dropout_odds(self, x_, t_x_, T_)))
+        z = t / (alpha + T + t)
+        hyper = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+        base = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
+        return np.asarray((a + b + x - 1) / (a - 1) * (1 - base * hyper))
 
     def expected_purchases_new_customer(self, t: ArrayLike) -> Array:
         """E[X(t)]: purchases by a customer picked at random, ``t`` periods after the first."""
@@ -295,7 +299,7 @@ class ParetoNbd:
     def _log_p_alive(self, x: Array, t_x: Array, T: Array) -> Array:
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
         alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-        gone = np.log(s) - np.log(r + s + x) + _pareto_log_a0(r, alpha, s, beta, x, t_x, T)
+        gone = np.log(s) + _pareto_gone(self, x, t_x, T).log_integral
         return np.asarray(alive - np.logaddexp(alive, gone))
 
     def expected_purchases(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:
@@ -314,49 +318,197 @@ class ParetoNbd:
         return np.asarray(np.exp(self._log_p_alive(x_, t_x_, T_)) * rate)
 
 
-def _pareto_log_a0(
-    r: float, alpha: float, s: float, beta: float, x: Array, t_x: Array, T: Array
-) -> Array:
-    """log of A0 in Fader & Hardie's note, from the smaller of alpha and beta's side."""
-    second: float | Array
-    if alpha >= beta:
-        big, second = alpha, s + 1
-    else:
-        big, second = beta, r + x
-    total = r + s + x
-    log_at_tx = np.log(
-        special.hyp2f1(total, second, total + 1, np.abs(alpha - beta) / (big + t_x))
-    ) - total * np.log(big + t_x)
-    log_at_T = np.log(
-        special.hyp2f1(total, second, total + 1, np.abs(alpha - beta) / (big + T))
-    ) - total * np.log(big + T)
-    # A0 = exp(log_at_tx) - exp(log_at_T) >= 0; equal when the last purchase is at T.
-    with np.errstate(divide="ignore"):
-        return np.asarray(log_at_tx + np.log1p(-np.exp(np.minimum(log_at_T - log_at_tx, 0.0))))
+def _tanh_sinh_rule(step: float = 0.15, reach: float = 3.2) -> tuple[Array, Array, Array]:
+    """Nodes on (0, 1), their distance to 1 (exact near 1) and weights: double exponential.
+
+    Its error falls exponentially in the number of nodes even where the
+    integrand has a logarithmic end point, which the substitution in
+    ``_pareto_gone`` leaves near u = 1 for long silences.
+    """
+    t = np.arange(-reach, reach + step / 2, step)
+    u = np.pi / 2 * np.sinh(t)
+    node = 1 / (1 + np.exp(-2 * u))
+    weight = step * np.pi / 2 * np.cosh(t) / (2 * np.cosh(u) ** 2)
+    return node, 1 / (1 + np.exp(2 * u)), weight
+
+
+# 44 nodes: 1e-10 agreement with the hypergeometric closed form on CDNOW and bench data.
+_NODE, _NODE_TO_ONE, _NODE_WEIGHT = _tanh_sinh_rule()
+_LOG_NODE_WEIGHT = np.log(_NODE_WEIGHT)
+# Customer histories integrated at once: bounds the rows x nodes work arrays (~6 MB each).
+_GONE_ROWS = 16_384
+
+
+@dataclass(frozen=True)
+class _Gone:
+    """I = integral over tau in [t_x, T] of (alpha+tau)^-(r+x) (beta+tau)^-(s+1), per customer.
+
+    s * I times the common factor is the likelihood of "bought x times by t_x,
+    then gone at some tau before T" (Fader & Hardie's A0 is (r+s+x) I). The
+    means are of the gradient's factors under the integrand, for the fit.
+    """
+
+    log_integral: Array  # -inf when t_x = T
+    mean_log_alpha: Array  # of log(alpha + tau)
+    mean_inv_alpha: Array  # of 1 / (alpha + tau)
+    mean_log_beta: Array
+    mean_inv_beta: Array
+
+
+def _pareto_gone(model: ParetoNbd, x: Array, t_x: Array, T: Array, *, means: bool = False) -> _Gone:
+    """The Pareto/NBD "gone" integral by quadrature instead of the hypergeometric function.
+
+    scipy's hyp2f1 costs more the larger s grows (0.2 s for 7,000 histories
+    at s = 130, NaN by s = 1,000), and a population whose customers leave at
+    much the same rate drives the fit exactly there. Here the cost is fixed:
+    in l = log(c + tau), c = min(alpha, beta), the integrand is smooth, and
+    substituting away its straight-line (secant) decay leaves a bounded
+    function of u in [0, 1] for the tanh-sinh rule.
+    """
+    r, alpha, s, beta = model.r, model.alpha, model.s, model.beta
+    shape = np.broadcast(x, t_x, T).shape
+    x, t_x, T = (np.broadcast_to(v, shape).ravel() for v in (x, t_x, T))
+    size = x.size
+    log_integral = np.full(size, -np.inf)
+    averages = [np.zeros(size) for _ in range(4)] if means else []
+    c = min(alpha, beta)
+    for start in range(0, size, _GONE_ROWS):
+        part = slice(start, start + _GONE_ROWS)
+        k = (r + x[part])[:, None]
+        l0, l1 = np.log(c + t_x[part]), np.log(c + T[part])
+        span = l1 - l0
+        inside = span > 0
+        span = np.where(inside, span, 1.0)
+
+        def log_integrand(at: Array, k: Array = k) -> Array:
+            # log of h(tau) dtau/dl; (alpha - c) or (beta - c) is 0 for one of them.
+            return at - k * np.log(alpha - c + np.exp(at)) - (s + 1) * np.log(beta - c + np.exp(at))
+
+        decay = (log_integrand(l0[:, None]) - log_integrand(l1[:, None]))[:, 0] / span
+        total_decay = decay * span
+        flat = np.abs(total_decay) < 1e-8
+        decay_ = np.where(flat, 1.0, decay)
+        # exp(-decay*(l-l0)) dl = (fraction / decay) du with u the fraction of its integral.
+        fraction = np.where(flat, 1.0, -np.expm1(-total_decay))
+        left = np.where(flat, 0.0, np.exp(-np.minimum(total_decay, 700.0)))
+        log_scale = np.log(np.where(flat, span, fraction / decay_))
+        offset = np.where(
+            flat[:, None],
+            _NODE * span[:, None],
+            # 1 - u * fraction, exact near u = 1 where the interval's end lies.
+            -np.log(_NODE_TO_ONE + _NODE * left[:, None]) / decay_[:, None],
+        )
+        at = l0[:, None] + offset
+        log_alpha = np.log(alpha - c + np.exp(at))
+        log_beta = np.log(beta - c + np.exp(at))
+        terms = (
+            at
+            - k * log_alpha
+            - (s + 1) * log_beta
+            + decay[:, None] * offset
+            + log_scale[:, None]
+            + _LOG_NODE_WEIGHT
+        )
+        peak = terms.max(axis=1, keepdims=True)
+        weight = np.exp(terms - peak)
+        mass = weight.sum(axis=1)
+        log_integral[part] = np.where(inside, peak[:, 0] + np.log(mass), -np.inf)
+        if means:
+            weight /= mass[:, None]
+            for average, factor in zip(
+                averages,
+                (log_alpha, np.exp(-log_alpha), log_beta, np.exp(-log_beta)),
+                strict=True,
+            ):
+                average[part] = np.where(inside, np.sum(weight * factor, axis=1), 0.0)
+    if not means:
+        averages = [log_integral] * 4  # not asked for
+    return _Gone(*(value.reshape(shape) for value in (log_integral, *averages)))
 
 
 def _pareto_log_likelihood(params: tuple[float, ...], x: Array, t_x: Array, T: Array) -> Array:
     r, alpha, s, beta = params
     common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    gone = np.log(s) - np.log(r + s + x) + _pareto_log_a0(r, alpha, s, beta, x, t_x, T)
+    gone = np.log(s) + _pareto_gone(ParetoNbd(*params), x, t_x, T).log_integral
     return np.asarray(common + np.logaddexp(alive, gone))
+
+
+def _pareto_objective(
+    x: Array, t_x: Array, T: Array, weights: Array
+) -> Callable[[NDArray[np.float64]], tuple[float, NDArray[np.float64]]]:
+    """Mean log-likelihood and its gradient in log-parameters, for L-BFGS-B.
+
+    The gradient differentiates under the integral, with the same nodes: one
+    evaluation per step instead of five for finite differences.
+    """
+    xs, of_row = np.unique(x, return_inverse=True)
+    psi = special.digamma
+
+    def objective(log_params: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        r, alpha, s, beta = (float(v) for v in np.exp(log_params))
+        with np.errstate(all="ignore"):
+            gone = _pareto_gone(ParetoNbd(r, alpha, s, beta), x, t_x, T, means=True)
+            log_alpha_T, log_beta_T = np.log(alpha + T), np.log(beta + T)
+            alive = -(r + x) * log_alpha_T - s * log_beta_T
+            log_gone = np.log(s) + gone.log_integral
+            total = np.logaddexp(alive, log_gone)
+            per_x = special.gammaln(r + xs) - special.gammaln(r)
+            ll = per_x[of_row] + r * np.log(alpha) + s * np.log(beta) + total
+            # Shares of each likelihood from "alive at T" and "gone before T".
+            w_alive = np.exp(alive - total)
+            w_gone = np.exp(log_gone - total)
+            d_r = (
+                psi(r + xs)[of_row]
+                - psi(r)
+                + np.log(alpha)
+                - w_alive * log_alpha_T
+                - w_gone * gone.mean_log_alpha
+            )
+            d_alpha = r / alpha - (r + x) * (w_alive / (alpha + T) + w_gone * gone.mean_inv_alpha)
+            d_s = np.log(beta) - w_alive * log_beta_T + w_gone * (1 / s - gone.mean_log_beta)
+            d_beta = s / beta - s * w_alive / (beta + T) - (s + 1) * w_gone * gone.mean_inv_beta
+            mean = float(weights @ ll)
+            slope = np.array(
+                [
+                    weights @ d_r * r,
+                    weights @ d_alpha * alpha,
+                    weights @ d_s * s,
+                    weights @ d_beta * beta,
+                ]
+            )
+        if not (np.isfinite(mean) and np.all(np.isfinite(slope))):
+            return 1e10, np.zeros(4)
+        return -mean, -slope
+
+    return objective
 
 
 def fit_pareto_nbd(
     x: ArrayLike, t_x: ArrayLike, T: ArrayLike, *, start_from: ParetoNbd | None = None
 ) -> FitResult[ParetoNbd]:
-    """Maximum-likelihood Pareto/NBD parameters.
+    """Maximum-likelihood Pareto/NBD parameters (analytic gradient).
 
-    ``start_from``: parameters to start the search at, e.g. a fit on a subsample;
-    each step costs two hypergeometric functions per distinct customer history.
+    ``start_from``: parameters to start the search at, e.g. a fit on a subsample.
     """
     x_, t_x_, T_ = _as_arrays(x, t_x, T)
     _check_history(x_, t_x_, T_)
     scale = max(float(np.mean(T_)), 1e-3)
     guess = (1.0, scale, 1.0, scale) if start_from is None else astuple(start_from)
     start = np.log(np.asarray(guess, dtype=np.float64))
-    params, ll, converged, message = _maximise(_pareto_log_likelihood, start, x_, t_x_, T_)
+    (x_f, t_x_f, T_f), counts = _fold(x_, t_x_, T_)
+    result = optimize.minimize(
+        _pareto_objective(x_f, t_x_f, T_f, counts / counts.sum()),
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4,
+        options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 2000},
+    )
+    params = tuple(float(v) for v in np.exp(result.x))
+    with np.errstate(all="ignore"):
+        ll = float(counts @ _pareto_log_likelihood(params, x_f, t_x_f, T_f))
+    converged, message = bool(result.success), str(result.message)
     return FitResult(ParetoNbd(*params), ll, int(x_.size), converged, message)
 
 
@@ -461,6 +613,24 @@ def customer_lifetime_value(
         raise ValueError("the horizon is at least one month")
     x_, t_x_, T_ = _as_arrays(x, t_x, T)
     value_per_purchase = spend.expected_average_spend(x_, monetary) * margin
+    if isinstance(purchases, BgNbd):
+        # BG/NBD's forecast is a function of (x, T) over a factor of the whole history:
+        # the hypergeometric functions are evaluated once per distinct (x, T) and
+        # month, not once per customer and month.
+        order = np.lexsort((T_, x_))
+        new = np.ones(order.size, dtype=bool)
+        new[1:] = (np.diff(x_[order]) != 0) | (np.diff(T_[order]) != 0)
+        first = order[new]
+        inverse = np.empty(order.size, dtype=np.int64)
+        inverse[order] = np.cumsum(new) - 1
+        discounted = np.zeros(first.size)
+        before = np.zeros(first.size)
+        for month in range(1, horizon_months + 1):
+            after = purchases._expected_if_alive(month * periods_per_month, x_[first], T_[first])
+            discounted += (after - before) / (1 + monthly_discount_rate) ** month
+            before = after
+        odds = _bgnbd_dropout_odds(purchases, x_, t_x_, T_)
+        return np.asarray(discounted[inverse] * value_per_purchase / (1 + odds))
     total = np.zeros_like(x_)
     previous = np.zeros_like(x_)
     for month in range(1, horizon_months + 1):

@@ -62,12 +62,14 @@ def _convert(kind: Kind, values: Sequence[Any]) -> NDArray[Any]:
     return days
 
 
-def date_strings(ordinals: NDArray[np.int64]) -> list[str | None]:
+def date_strings(ordinals: NDArray[np.int64]) -> NDArray[np.object_]:
     """ISO dates for a bulk insert from day ordinals; 0 (no date) becomes None."""
-    days = (np.asarray(ordinals, dtype=np.int64) - EPOCH_ORDINAL).astype("datetime64[D]")
-    text = days.astype(str).astype(object)
-    text[np.asarray(ordinals) <= 0] = None
-    return list(text)
+    days = np.asarray(ordinals, dtype=np.int64)
+    text = np.full(days.size, None, dtype=object)
+    known = days > 0
+    # Only the dates there are: most offers have none, and a str per row adds up.
+    text[known] = (days[known] - EPOCH_ORDINAL).astype("datetime64[D]").astype(str)
+    return text
 
 
 # --- whole tables as integer matrices -------------------------------------------------------

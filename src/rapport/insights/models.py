@@ -104,7 +104,10 @@ class CustomerScore(Scores):
     contact = models.OneToOneField(
         Contact, primary_key=True, on_delete=models.CASCADE, related_name="score"
     )
-    run = models.ForeignKey(ModelRun, on_delete=models.CASCADE, related_name="scores")
+    # No index: a refresh replaces every row, so all rows name the same run.
+    run = models.ForeignKey(
+        ModelRun, on_delete=models.CASCADE, related_name="scores", db_index=False
+    )
     # Recent spend against the customer's estimated annual spend in our category.
     share_of_business = models.FloatField(null=True)
 
@@ -127,7 +130,9 @@ class CompanyScore(Scores):
     company = models.OneToOneField(
         Company, primary_key=True, on_delete=models.CASCADE, related_name="score"
     )
-    run = models.ForeignKey(ModelRun, on_delete=models.CASCADE, related_name="company_scores")
+    run = models.ForeignKey(
+        ModelRun, on_delete=models.CASCADE, related_name="company_scores", db_index=False
+    )
 
     class Meta:
         indexes = [
@@ -150,7 +155,10 @@ class OfferReason(models.TextChoices):
 class NextBestOffer(models.Model):
     """One of a contact's best offers from the last refresh, with the reason to give."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="offers")
+    # Its index is the unique (contact, rank) one, which starts with the contact.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="offers", db_index=False
+    )
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
@@ -160,7 +168,9 @@ class NextBestOffer(models.Model):
     because = models.ForeignKey(
         "catalog.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    run = models.ForeignKey(ModelRun, on_delete=models.CASCADE, related_name="offers")
+    run = models.ForeignKey(
+        ModelRun, on_delete=models.CASCADE, related_name="offers", db_index=False
+    )
 
     class Meta:
         ordering = ["contact", "rank"]

@@ -33,7 +33,7 @@ class Settings:
     # Models are fitted on a seeded random sample of at most this many customers
     # (0: all of them) and then score everyone. Parameters from 10,000 customers
     # are within sampling error of a full fit, and the Pareto/NBD likelihood costs
-    # two hypergeometric functions per customer per step.
+    # a 44-node quadrature per distinct customer history per step.
     fit_sample: int = 10_000
 
 
@@ -185,8 +185,8 @@ def score_customers(
 def _fit_pareto_nbd(x: Array, t_x: Array, T: Array) -> clv.FitResult[clv.ParetoNbd]:
     """Pareto/NBD fitted first on a tenth of the sample, then refined on all of it.
 
-    Its likelihood is the expensive one (two hypergeometric functions per
-    customer history per step); the coarse fit saves most of the steps.
+    Its likelihood is the expensive one (a quadrature per customer history
+    per step); the coarse fit saves most of the steps.
     """
     coarse_size = x.size // 10
     if coarse_size < COARSE_FIT_MIN:
@@ -204,9 +204,15 @@ def _per_history(
     function: Callable[[Array, Array, Array], Array], x: Array, t_x: Array, T: Array
 ) -> Array:
     """``function`` evaluated once per distinct (x, t_x, T) and spread to every customer."""
-    histories, inverse = np.unique(np.column_stack([x, t_x, T]), axis=0, return_inverse=True)
-    values = function(histories[:, 0], histories[:, 1], histories[:, 2])
-    return np.asarray(values)[inverse.ravel()]
+    # A lexsort of the columns: np.unique(axis=0) sorts rows as opaque bytes, slower.
+    order = np.lexsort((T, t_x, x))
+    new = np.ones(order.size, dtype=bool)
+    new[1:] = (np.diff(x[order]) != 0) | (np.diff(t_x[order]) != 0) | (np.diff(T[order]) != 0)
+    first = order[new]
+    values = np.asarray(function(x[first], t_x[first], T[first]))
+    result = np.empty(order.size, dtype=values.dtype)
+    result[order] = values[np.cumsum(new) - 1]
+    return result
 
 
 def _fit_sample(customers: int, limit: int) -> NDArray[np.int64]:

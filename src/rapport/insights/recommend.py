@@ -122,24 +122,40 @@ def _most_similar_owned(
     owned = chunk.indices.astype(np.int64)
     # One line per (owned product, offer slot): its similarity to the offer.
     similar = similarity[owned[:, None], top[owned_rows]]
-    # Sort each customer's owned products by similarity, best first, lowest index on ties.
-    for slot in range(k):
-        order = np.lexsort((owned, -similar[:, slot], owned_rows))
-        first = np.ones(order.size, dtype=bool)
-        first[1:] = owned_rows[order][1:] != owned_rows[order][:-1]
-        best = order[first]
-        result[owned_rows[best], slot] = owned[best]
+    # CSR keeps each customer's owned products together, in one run of lines per
+    # customer: reduce each run to its best similarity, then to the lowest index
+    # reaching it, for all slots at once.
+    counts = np.diff(chunk.indptr)
+    owners = np.flatnonzero(counts)
+    starts = chunk.indptr[:-1][owners]
+    best = np.maximum.reduceat(similar, starts, axis=0)
+    reaching = similar == np.repeat(best, counts[owners], axis=0)
+    candidates = np.where(reaching, owned[:, None], np.iinfo(np.int64).max)
+    result[owners] = np.minimum.reduceat(candidates, starts, axis=0)
     return result
 
 
+def buyers_per_product(bought: sparse.csr_array) -> NDArray[np.float64]:
+    """Buyers per product."""
+    return np.asarray(bought.sum(axis=0)).ravel().astype(np.float64)
+
+
 def most_popular(
-    bought: sparse.csr_array, *, k: int = 5, exclude: sparse.csr_array | None = None
+    bought: sparse.csr_array,
+    *,
+    k: int = 5,
+    exclude: sparse.csr_array | None = None,
+    popularity: NDArray[np.float64] | None = None,
 ) -> NDArray[np.int64]:
-    """The baseline: the best sellers each customer does not own yet."""
+    """The baseline: the best sellers each customer does not own yet.
+
+    ``popularity``: buyers per product when ``bought`` holds only some of the
+    customers (default: counted in ``bought``).
+    """
     customers, products = bought.shape
     k = min(k, products)
-    popularity = np.asarray(bought.sum(axis=0)).ravel().astype(np.float64)
-    ranked = np.argsort(-popularity, kind="stable")
+    sold = buyers_per_product(bought) if popularity is None else popularity
+    ranked = np.argsort(-sold, kind="stable")
     result = np.full((customers, k), -1, dtype=np.int64)
     for start in range(0, customers, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, customers)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -341,15 +340,16 @@ def _score_columns(
     }
 
 
-def _numbers(values: NDArray[np.float64]) -> list[float | None]:
-    """Floats for the database, None where the model gave no number."""
-    return [v if math.isfinite(v) else None for v in values.tolist()]
+def _numbers(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Floats for the database; NaN (no number from the model) is written as NULL."""
+    return np.where(np.isfinite(values), values, np.nan)
 
 
-def _money(values: NDArray[np.float64], default: float | None = None) -> list[float | None]:
+def _money(values: NDArray[np.float64], default: float | None = None) -> NDArray[np.float64]:
     """Cents as the database's decimal columns store them (the ORM reads them as Decimal)."""
-    rounded = np.round(values.astype(np.float64), 2).tolist()
-    return [v if math.isfinite(v) else default for v in rounded]
+    rounded = np.round(np.asarray(values, dtype=np.float64), 2)
+    fill = np.nan if default is None else default
+    return np.where(np.isfinite(rounded), rounded, fill)
 
 
 def follow_up_offer(actor: User, offer: NextBestOffer) -> Task:

@@ -14,12 +14,15 @@ PostgreSQL readers wait only for the drop and renames at the very end.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date
 from itertools import islice, repeat
 from typing import Any
 
+import numpy as np
 from django.db import connection, models
 from django.db.backends.utils import truncate_name
+from numpy.typing import NDArray
 
 
 class Staged:
@@ -33,6 +36,8 @@ class Staged:
         self._finish()
 
 
+# Rows converted to Python values at a time while loading.
+SCALAR_CHUNK = 65_536
 # SQLite page cache while building indexes (KiB), set back afterwards.
 SORT_CACHE_KIB = 256 * 1024
 
@@ -65,9 +70,13 @@ def _values(
     for field in model._meta.concrete_fields:
         if field.attname in columns:
             given = columns[field.attname]
-            if hasattr(given, "tolist"):
-                given = given.tolist()
-            if isinstance(given, str) or not isinstance(given, Sequence):
+            if isinstance(given, np.ndarray) and given.ndim == 1:
+                if given.size != rows:
+                    raise ValueError(
+                        f"{model.__name__}.{field.attname}: {given.size} values, {rows} rows"
+                    )
+                values.append(_scalars(given))
+            elif isinstance(given, str) or not isinstance(given, Sequence):
                 values.append(repeat(given))
             elif len(given) != rows:
                 raise ValueError(
@@ -82,6 +91,21 @@ def _values(
             values.append(repeat(field.get_db_prep_save(default, connection)))
         names.append(str(field.column))
     return names, values
+
+
+def _scalars(array: NDArray[Any]) -> Iterator[Any]:
+    """Python values of ``array``, converted a slice at a time; NaN becomes None (NULL).
+
+    ``tolist()`` of a whole column of offers would hold millions of Python
+    objects at once (tens of bytes each), for every column.
+    """
+    floats = array.dtype.kind == "f"
+    for start in range(0, array.size, SCALAR_CHUNK):
+        part = array[start : start + SCALAR_CHUNK]
+        if floats and np.isnan(part).any():
+            yield from (None if value != value else value for value in part.tolist())
+        else:
+            yield from part.tolist()
 
 
 def _auto_pk(model: type[models.Model]) -> bool:
@@ -146,6 +170,13 @@ def _renamed(sql: str, old: str, new: str, *, count: int = 0) -> str:
 
 # --- PostgreSQL --------------------------------------------------------------------------
 
+NUMERIC_OID, DATE_OID = 1700, 1082
+
+
+def _as_date(value: Any) -> Any:
+    """ISO text (what ``columns.date_strings`` gives) as a date, for the binary format."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
 
 def _stage_postgresql(model: type[models.Model], columns: Mapping[str, Any], rows: int) -> Staged:
     table = model._meta.db_table
@@ -167,9 +198,28 @@ def _stage_postgresql(model: type[models.Model], columns: Mapping[str, Any], row
             first_id = int(last) + 1 if called else int(last)
         names, values = _values(model, columns, rows, first_id)
         quoted = ", ".join(f'"{name}"' for name in names)
-        with raw.copy(f'COPY "{staging}" ({quoted}) FROM STDIN') as copy:
-            for row in islice(zip(*values, strict=False), rows):
-                copy.write_row(row)
+        raw.execute(
+            "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attnum > 0 AND NOT attisdropped",
+            [f'"{staging}"'],
+        )
+        oids = dict(raw.fetchall())
+        types = [oids[name] for name in names]
+        if NUMERIC_OID in types:
+            # The binary numeric format wants Decimal objects, dearer than the text format.
+            with raw.copy(f'COPY "{staging}" ({quoted}) FROM STDIN') as copy:
+                for row in islice(zip(*values, strict=False), rows):
+                    copy.write_row(row)
+        else:
+            # Binary rows cost the server no parsing and the client a third of the time.
+            values = [
+                map(_as_date, column) if oid == DATE_OID else column
+                for oid, column in zip(types, values, strict=True)
+            ]
+            with raw.copy(f'COPY "{staging}" ({quoted}) FROM STDIN (FORMAT BINARY)') as copy:
+                copy.set_types(types)
+                for row in islice(zip(*values, strict=False), rows):
+                    copy.write_row(row)
         raw.execute(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conrelid = %s::regclass ORDER BY contype = 'f', conname",
