@@ -12,7 +12,12 @@ and beside it the same question as hand-written SQL, so a slow figure says
 whether the compiled query or the database is to blame. Both must give the
 same number. Prints per segment the median and slowest of ``--runs`` runs
 (wall time, and the process CPU time which on PostgreSQL is only the client's
-share), the count, and the load average.
+share), the count, and the load average. On PostgreSQL running on the same
+machine it also prints the server's CPU time for the count: that of the
+session's backend, read from /proc, without parallel workers' share
+(``--serial`` turns parallel query off, so that the backend does all the work).
+``--explain`` prints the plan of the count query itself (with ANALYZE and
+BUFFERS on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -181,21 +186,57 @@ def cases() -> list[Case]:
     ]
 
 
-def timed(function: Callable[[], int], runs: int) -> tuple[list[float], list[float], int]:
-    walls, cpus, result = [], [], -1
+def backend_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) of the PostgreSQL backend ``pid``, 0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime and stime are the 14th and 15th fields; the split dropped the first two.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(
+    function: Callable[[], int], runs: int, pid: int | None = None
+) -> tuple[list[float], list[float], list[float], int]:
+    walls, cpus, servers, result = [], [], [], -1
     for _ in range(runs):
+        server = backend_cpu(pid)
         wall, cpu = time.perf_counter(), time.process_time()
         result = function()
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
-    return walls, cpus, result
+        servers.append(backend_cpu(pid) - server)
+    return walls, cpus, servers, result
+
+
+def explain(function: Callable[[], int]) -> str:
+    """The plan of the query ``function`` runs, as the database ran it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        function()
+    sql = captured.captured_queries[-1]["sql"]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        return "\n".join(" ".join(str(cell) for cell in row) for row in cursor.fetchall())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", default="", help="run the segments whose name contains this")
-    parser.add_argument("--explain", action="store_true", help="print each compiled query's plan")
+    parser.add_argument("--explain", action="store_true", help="print each count query's plan")
+    parser.add_argument(
+        "--serial", action="store_true", help="PostgreSQL: no parallel workers (server CPU in full)"
+    )
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be positive")
@@ -214,19 +255,28 @@ def main() -> int:
     if admin is None:
         admin = User(email="bench@example.invalid", role=Role.ADMIN)
     contacts = Contact.objects.count()
+    pid = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            if args.serial:
+                cursor.execute("SET max_parallel_workers_per_gather = 0")
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = int(cursor.fetchone()[0])
     print(
         f"{connection.vendor}, {contacts:,} contacts, {args.runs} runs each, "
         f"load average {os.getloadavg()[0]:.1f}"
+        + (", no parallel workers" if args.serial and pid is not None else "")
     )
-    print(f"{'segment':72} {'count':>9} {'median s':>9} {'max s':>7} {'cpu s':>6} {'raw SQL s':>9}")
+    print(
+        f"{'segment':72} {'count':>9} {'median s':>9} {'max s':>7} {'cpu s':>6} "
+        f"{'server cpu s':>12} {'raw SQL s':>9}"
+    )
     slow = 0
     for case in cases():
         if args.only and args.only not in case.name:
             continue
         tree = rules.validate(case.tree)
         matching = queries.contacts_matching(admin, tree)
-        if args.explain:
-            print(matching.explain(analyze=connection.vendor == "postgresql"))
 
         def raw(case: Case = case) -> int:
             with connection.cursor() as cursor:
@@ -236,14 +286,17 @@ def main() -> int:
         def compiled(matching: Any = matching) -> int:
             return int(matching.count())
 
-        walls, cpus, count = timed(compiled, args.runs)
-        raw_walls, _, raw_count = timed(raw, args.runs)
+        if args.explain:
+            print(explain(compiled))
+        walls, cpus, servers, count = timed(compiled, args.runs, pid)
+        raw_walls, _, _, raw_count = timed(raw, args.runs)
         median = statistics.median(walls)
         slow += median >= TARGET_S
         mark = "" if count == raw_count else f"  (raw SQL counts {raw_count:,})"
+        server = f"{statistics.median(servers):>12.3f}" if pid is not None else f"{'-':>12}"
         print(
             f"{case.name[:72]:72} {count:>9,} {median:>9.3f} {max(walls):>7.3f} "
-            f"{statistics.median(cpus):>6.3f} {statistics.median(raw_walls):>9.3f}{mark}"
+            f"{statistics.median(cpus):>6.3f} {server} {statistics.median(raw_walls):>9.3f}{mark}"
         )
     print(f"load average {os.getloadavg()[0]:.1f}; {slow} segment(s) at or over {TARGET_S} s")
     return 1 if slow else 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -285,3 +286,29 @@ def test_erasing_a_merged_person_also_erases_the_undo_data(admin: User, twins: T
     assert not MergeRecord.objects.filter(survivor_contact=twins.survivor).exists()
     assert not MergeRecord.objects.filter(loser_contact=twins.loser).exists()
     assert not DuplicatePair.objects.filter(contact_a=twins.survivor).exists()
+
+
+def test_segment_order_rules_count_the_merged_orders_and_undo_gives_them_back(
+    admin: User, twins: Twins
+) -> None:
+    from rapport.marketing import queries as segment_queries
+    from rapport.marketing import rules
+
+    make_order(admin, contact=twins.survivor, lines=[(twins.product, 1)])
+    make_order(admin, contact=twins.loser, lines=[(twins.product, 2)])
+    two_orders = rules.validate(
+        {"op": "and", "rules": [{"kind": "order_count", "op": "gte", "value": "2"}]}
+    )
+    big_spenders = rules.validate(
+        {"op": "and", "rules": [{"kind": "total_spend", "op": "gte", "value": "2000"}]}
+    )
+
+    def matching(tree: Any) -> set[int]:
+        return set(segment_queries.contacts_matching(admin, tree).values_list("pk", flat=True))
+
+    assert matching(two_orders) == set()
+    record = merge.merge(admin, twins.survivor, twins.loser)
+    assert matching(two_orders) == {twins.survivor.pk}
+    merge.undo_merge(admin, record)
+    assert matching(two_orders) == set()
+    assert matching(big_spenders) == {twins.loser.pk}

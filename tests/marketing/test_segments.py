@@ -16,7 +16,7 @@ from rapport.insights.models import CustomerScore, LoyaltyTier, ModelRun
 from rapport.marketing import queries, rules, services
 from rapport.marketing.choices import SegmentKind
 from rapport.marketing.models import Segment
-from rapport.trading.models import Order
+from rapport.trading.services import trash_order
 from rapport.users.models import User
 from tests.catalog.factories import make_product
 from tests.customers.conftest import World
@@ -162,7 +162,7 @@ def test_order_count_and_spend_bounds_count_no_orders_as_zero(admin: User) -> No
     make_order(admin, contact=ben, lines=[(boiler, 1)])
     make_order(admin, contact=ben, lines=[(boiler, 3)], status="quote")  # not bought
     deleted = make_order(admin, contact=ben, lines=[(boiler, 5)])
-    Order.objects.filter(pk=deleted.pk).update(deleted_at=timezone.now())
+    trash_order(admin, deleted)
     # Orders of a company without a contact must not hide anyone from "at most" rules.
     make_order(admin, company=make_company(admin, name="Acme"), lines=[(boiler, 9)])
 

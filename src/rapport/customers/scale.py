@@ -25,7 +25,7 @@ import time
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -151,13 +151,22 @@ BODIES = [
 
 @dataclass
 class Made:
-    """What the first bulk step leaves for the second (kept in ``context.made``)."""
+    """What the first bulk step leaves for the second (kept in ``context.made``).
+
+    The first step also plans every touchpoint (orders and conversations, as
+    contact indexes and times), so that each contact is written once with its
+    last activity; the second step writes those orders and that timeline.
+    """
 
     contact_ids: np.ndarray[Any, Any]
     owner_ids: np.ndarray[Any, Any]  # -1: no owner
     created: np.ndarray[Any, Any]  # unix seconds
     stage: np.ndarray[Any, Any]  # index into STAGES
     company_ids: np.ndarray[Any, Any]  # -1: no company
+    orders: dict[str, Any] = field(default_factory=dict)
+    talk_who: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, dtype="int32"))
+    talk_when: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, dtype="int64"))
+    key_accounts: int = 0
 
 
 STAGES = [stage for stage, _ in STAGE_WEIGHTS]
@@ -189,7 +198,8 @@ def _say_done(context: DemoContext, what: str, started: float) -> None:
 # --- companies and contacts --------------------------------------------------------------
 
 
-@register_bulk(20, "companies and contacts", replaces=["companies and contacts"])
+# After the catalog (25): the orders are planned here, with the products' prices and upgrades.
+@register_bulk(26, "companies and contacts", replaces=["companies and contacts"])
 def load_people(context: DemoContext) -> None:
     started = time.perf_counter()
     writer = BulkWriter()
@@ -252,6 +262,11 @@ def load_people(context: DemoContext) -> None:
     title = generator.integers(0, len(TITLES), n)
     source = generator.integers(0, len(SOURCES), n)
     language = generator.integers(0, 5, n)
+    # Every touchpoint is planned before the contacts are written, so that each row goes in
+    # with its last activity: updating a million rows afterwards costs more than loading them.
+    made = Made(ids, owner, created, stage, company_of)
+    _plan_touchpoints(context, generator, made, now)
+    last_activity = _last_activity(made)
     pools = {
         "first": np.asarray(first_pool, dtype=object),
         "last": np.asarray(last_pool, dtype=object),
@@ -290,6 +305,7 @@ def load_people(context: DemoContext) -> None:
     with writer.indexes_deferred(*related), _full_text_deferred(), bar:
         for begin, end in _slices(n, CONTACTS_PER_CHUNK):
             part = slice(begin, end)
+            rows = end - begin
             chunk_ids = ids[part]
             firsts = pools["first"][first[part]]
             lasts = pools["last"][last[part]]
@@ -312,6 +328,10 @@ def load_people(context: DemoContext) -> None:
             national = national_numbers[part].astype(str)
             phones = _join("+49", national)
             created_text = timestamps(created[part])
+            last_part = last_activity[part]
+            active = np.flatnonzero(last_part >= 0)
+            last_text = np.full(rows, None, dtype=object)
+            last_text[active] = timestamps(last_part[active])
             titles = pools["title"][title[part]]
             stages = pools["stage"][stage[part]]
             contact_columns = {
@@ -329,8 +349,8 @@ def load_people(context: DemoContext) -> None:
                 "created_at": created_text,
                 "updated_at": created_text,
             }
-            rows = end - begin
-            quiet.insert(Contact, contact_columns, rows=rows)
+            quiet.insert(Contact, contact_columns | {"last_activity_at": last_text}, rows=rows)
+            # The "created" entry: the timeline moves last activity later, without history.
             _history(quiet, Contact, contact_columns, rows)
             quiet.insert(
                 ContactEmail,
@@ -377,8 +397,8 @@ def load_people(context: DemoContext) -> None:
         Contact, ContactEmail, ContactPhone, LifecycleChange, Membership, Consent, SearchDocument
     )
     search_index.forget_dictionary()
-    writer.analyse()
-    context.made["scale"] = Made(ids, owner, created, stage, company_of)
+    writer.analyse(SearchTerm)
+    context.made["scale"] = made
     # Steps that come later (tasks, deals...) read companies from here, as after the small demo.
     context.made["companies"] = list(Company.objects.order_by("id")[:5000])
     _say_done(context, f"{c:,} companies, {n:,} contacts", started)
@@ -557,7 +577,8 @@ def _dictionary(names: list[str]) -> None:
 
 @register_bulk(35, "orders and timeline", replaces=["timeline", "orders and installed base"])
 def load_history(context: DemoContext) -> None:
-    from rapport.catalog.models import Product
+    from rapport.trading.models import TradingSummary
+    from rapport.trading.services import refresh_trading_summary
 
     made: Made | None = context.made.get("scale")
     if made is None:
@@ -566,21 +587,48 @@ def load_history(context: DemoContext) -> None:
     started = time.perf_counter()
     writer = BulkWriter()
     generator = _generator(context)
-    now = int(context.now.timestamp())
-    products = {
+    orders = made.orders
+    if len(orders["contact"]):
+        _write_orders(writer, orders, _products())
+        # Segment rules read each buyer's orders from the summary the services keep.
+        with writer.indexes_deferred(TradingSummary):
+            refresh_trading_summary()
+    _timeline(context, writer, generator, made, orders)
+    _say_done(context, f"{len(orders['contact']):,} orders and the timeline", started)
+
+
+def _products() -> dict[str, tuple[int, int, str]]:
+    """The demo catalog's products by SKU: id, price in cents, name."""
+    from rapport.catalog.models import Product
+
+    return {
         sku: (pk, round(price * 100), name)
         for pk, sku, price, name in Product.objects.values_list("pk", "sku", "unit_price", "name")
     }
+
+
+def _plan_touchpoints(
+    context: DemoContext, generator: np.random.Generator, made: Made, now: int
+) -> None:
+    """Who buys what when, and when we talk to whom: drawn before anything is written."""
+    products = _products()
     needed = {sku for sku, _, _ in MAIN_UNITS} | {"SVC-INST", "SVC-MAINT", "SVC-REPAIR"}
     if needed - products.keys():
-        orders: dict[str, Any] = _no_orders()
+        made.orders = _no_orders()
         context.say("  no demo catalog: no orders")
     else:
-        orders = _orders(generator, made, products, now)
-        _write_orders(writer, orders, products)
-    _timeline(context, writer, generator, made, orders, now)
-    writer.analyse()
-    _say_done(context, f"{len(orders['contact']):,} orders and the timeline", started)
+        made.orders = _orders(generator, made, products, now)
+    made.talk_who, made.talk_when, made.key_accounts = _conversations(
+        generator, made, len(made.orders["contact"]), now
+    )
+
+
+def _last_activity(made: Made) -> np.ndarray[Any, Any]:
+    """Each contact's latest touchpoint in unix seconds, -1 for none."""
+    latest = np.full(len(made.contact_ids), -1, dtype="int64")
+    np.maximum.at(latest, made.talk_who, made.talk_when)
+    np.maximum.at(latest, made.orders["contact"], made.orders["at"])
+    return latest
 
 
 def _no_orders() -> dict[str, Any]:
@@ -871,25 +919,11 @@ def _merge(values: Any, at: Any, others: Any, size: int) -> np.ndarray[Any, Any]
 ORDER_DIRECTIONS = np.asarray(["inbound", "outbound"], dtype=object)  # order, quote
 
 
-def _timeline(
-    context: DemoContext,
-    writer: BulkWriter,
-    generator: np.random.Generator,
-    made: Made,
-    orders: dict[str, Any],
-    now: int,
-) -> None:
-    """Conversations (calls, e-mails, meetings...) plus one entry per order; last activity.
-
-    Every column is drawn as numbers (indexes into pools of values); the rows
-    are sorted by time and only turned into Python values a chunk at a time
-    as they are written, so memory stays bounded at ten million entries.
-    """
-    from rapport.interactions.models import Interaction
-    from rapport.trading.models import Order
-
+def _conversations(
+    generator: np.random.Generator, made: Made, order_count: int, now: int
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], int]:
+    """Who we talk to and when (contact indexes, unix seconds), and how many key accounts."""
     n = len(made.contact_ids)
-    order_count = len(orders["contact"])
     wanted = max(TOUCHPOINTS_PER_CONTACT * n - order_count, 0)
     keys = min(max(n // CONTACTS_PER_KEY_ACCOUNT, 1 if n >= CONTACTS_PER_KEY_ACCOUNT else 0), n)
     talk = np.asarray([TALK[s] for s in STAGES])[made.stage]
@@ -900,11 +934,30 @@ def _timeline(
     customers = np.flatnonzero(np.asarray(STAGES)[made.stage] == LifecycleStage.CUSTOMER)
     counts[customers[:keys]] = KEY_ACCOUNT_TOUCHPOINTS
     who = np.repeat(np.arange(n, dtype="int32"), counts)
-    m = len(who)
     start = np.maximum(made.created[who], now - HISTORY_YEARS * YEAR)
     span = np.maximum(now - start, 60)
-    when = now - (span * generator.random(m) ** 1.6).astype("int64")
-    del start, span
+    when = now - (span * generator.random(len(who)) ** 1.6).astype("int64")
+    return who, when, keys
+
+
+def _timeline(
+    context: DemoContext,
+    writer: BulkWriter,
+    generator: np.random.Generator,
+    made: Made,
+    orders: dict[str, Any],
+) -> None:
+    """The planned conversations (calls, e-mails, meetings...) plus one entry per order.
+
+    Every column is drawn as numbers (indexes into pools of values); the rows
+    are sorted by time and only turned into Python values a chunk at a time
+    as they are written, so memory stays bounded at ten million entries.
+    """
+    from rapport.interactions.models import Interaction
+    from rapport.trading.models import Order
+
+    who, when, keys = made.talk_who, made.talk_when, made.key_accounts
+    m = len(who)
 
     # Pools of values; the rows hold indexes into them (the last kind is "order").
     kind_pool = [k for k, _, _, _, _ in CONVERSATIONS] + ["order"]
@@ -963,7 +1016,9 @@ def _timeline(
     order_ids = orders["ids"]
     all_who = np.concatenate([who, orders["contact"].astype("int32")])
     all_when = np.concatenate([when, orders["at"]])
+    # Only the merged copies are needed from here: a million contacts' plan is 120 MB.
     del who, when
+    made.talk_who, made.talk_when = all_who[:0], all_when[:0]
     sort = np.argsort(all_when, kind="stable")
     total = len(sort)
     pools = {
@@ -1044,40 +1099,6 @@ def _timeline(
         writer.insert_chunks(Interaction, chunks(), rows=total, label="timeline entries")
     writer.reset_sequences(Interaction)
 
-    # Last activity: the latest touchpoint of each contact, as the services keep it.
-    latest = np.full(n, -1, dtype="int64")
-    np.maximum.at(latest, all_who, all_when)
-    has = np.flatnonzero(latest >= 0)
-    _set_last_activity(made.contact_ids[has], latest[has])
     context.say(
         f"  {total:,} timeline entries ({keys} key accounts with {KEY_ACCOUNT_TOUCHPOINTS:,})"
     )
-
-
-def _set_last_activity(ids: np.ndarray[Any, Any], seconds: np.ndarray[Any, Any]) -> None:
-    from django.db import connection
-
-    rows = list(zip(timestamps(seconds), ids.tolist(), strict=True))
-    table = Contact._meta.db_table
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        if connection.vendor == "postgresql":
-            raw.execute(
-                "CREATE TEMPORARY TABLE demo_last (id bigint, at timestamptz) ON COMMIT DROP"
-            )
-            with raw.copy("COPY demo_last (at, id) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            # A new version of every contact row: PostgreSQL would add an entry to each of
-            # the contact indexes per row (last_activity_at is indexed, so no HOT update);
-            # rebuilding them once after is many times faster.
-            with BulkWriter(progress=False).indexes_deferred(Contact):
-                raw.execute(
-                    f'UPDATE "{table}" c SET last_activity_at = d.at '  # noqa: S608 - from the model
-                    "FROM demo_last d WHERE c.id = d.id"
-                )
-        else:
-            raw.executemany(
-                f'UPDATE "{table}" SET last_activity_at = ? WHERE id = ?',  # noqa: S608 - from the model
-                rows,
-            )

@@ -41,6 +41,7 @@ from rapport.customers.trash import TrashNote
 from rapport.dataio.models import DuplicateKind, DuplicatePair, MergeRecord, PairStatus
 from rapport.interactions.choices import Channel, Direction, InteractionKind
 from rapport.interactions.services import record_interaction
+from rapport.trading.services import refresh_trading_summary
 
 if TYPE_CHECKING:
     from rapport.users.models import User
@@ -188,6 +189,9 @@ def merge(
                         )
         for related_model, fk in _links(model):
             _move_rows(related_model, fk, survivor, loser, undo)
+        if isinstance(survivor, Contact):
+            # The loser's orders are the survivor's now: segment order rules read the summary.
+            refresh_trading_summary([survivor.pk, loser.pk])
         changes, loser_changes = _field_changes(survivor, loser, picked)
         if loser_changes:
             # Unique values (external id) leave the loser before the survivor takes them.
@@ -537,6 +541,9 @@ def undo_merge(actor: User | None, record: MergeRecord) -> MergeRecord:
         for serialised in undo["dropped"]:
             for restored in serializers.deserialize("json", serialised):
                 restored.save()
+        if isinstance(survivor, Contact):
+            # The orders went back: recount both.
+            refresh_trading_summary([survivor.pk, loser.pk])
         model = type(survivor)
         survivor_changes = _changed(model, survivor, undo["survivor"], undo["survivor_fields"])
         save_changes(survivor, survivor_changes, actor=actor, reason=f"Merge with {loser} undone")

@@ -8,8 +8,10 @@ A rule tree is JSON::
     ]}
 
 Each rule kind declares its parameters (for the editor and for validation)
-and turns validated parameters into a ``Q`` on ``Contact`` (plain lookups or
-``Exists`` subqueries), so a whole segment is ONE SQL query, whatever its size.
+and turns validated parameters into a ``Q`` on ``Contact`` (plain lookups, or
+subqueries shaped per database by ``_among``), so a whole segment is ONE SQL
+query, whatever its size. Order rules read the trading summary that the trading
+services keep exact (``trading.models.TradingSummary``).
 Other apps add kinds with ``register_kind`` in their ``ready()``.
 """
 
@@ -24,18 +26,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import (
-    Count,
     DecimalField,
     Exists,
-    IntegerField,
     OuterRef,
     Q,
     Subquery,
-    Sum,
     Value,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Lower
 from django.db.models.lookups import Exact, GreaterThanOrEqual, IContains, LessThanOrEqual
 from django.utils import timezone
 
@@ -69,6 +68,10 @@ class RuleKind:
     compile: Callable[[Mapping[str, Any]], Q]
     # Extra checks across parameters; raise ValidationError with a message.
     check: Callable[[Mapping[str, Any]], None] | None = field(default=None)
+    # "Any of these rules" (same kind, operators in ``any_ops``) as one condition,
+    # e.g. stage IN (...), where an OR of each reads the table once per rule.
+    compile_any: Callable[[Sequence[Mapping[str, Any]]], Q] | None = field(default=None)
+    any_ops: frozenset[str] = frozenset()
 
 
 _kinds: dict[str, RuleKind] = {}
@@ -194,9 +197,13 @@ def _convert(param: Param, raw: Any) -> Any:
 
 def compile_tree(tree: Mapping[str, Any]) -> Q:
     """The ``Q`` on Contact for a validated tree; an empty group matches everyone."""
-    parts = [
+    children = list(tree.get("rules", []))
+    parts: list[Q] = []
+    if tree.get("op") == "or":
+        children, parts = _merge_any(children)
+    parts += [
         compile_tree(child) if "rules" in child else _kinds[child["kind"]].compile(child)
-        for child in tree.get("rules", [])
+        for child in children
     ]
     if not parts:
         return Q()
@@ -204,6 +211,26 @@ def compile_tree(tree: Mapping[str, Any]) -> Q:
     for part in parts[1:]:
         combined = combined & part if tree.get("op") == "and" else combined | part
     return combined
+
+
+def _merge_any(
+    children: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[Q]]:
+    """In an OR group: the rules left, and one condition per kind for those that merge."""
+    alike: dict[str, list[dict[str, Any]]] = {}
+    left: list[dict[str, Any]] = []
+    for child in children:
+        kind = None if "rules" in child else _kinds[child["kind"]]
+        if kind is not None and kind.compile_any is not None and child["op"] in kind.any_ops:
+            alike.setdefault(kind.name, []).append(child)
+        else:
+            left.append(child)
+    merged: list[Q] = []
+    for name, rules in alike.items():
+        kind = _kinds[name]
+        assert kind.compile_any is not None
+        merged.append(kind.compile(rules[0]) if len(rules) == 1 else kind.compile_any(rules))
+    return left, merged
 
 
 # --- the built-in kinds -------------------------------------------------------------
@@ -293,13 +320,27 @@ def _tags() -> Choices:
 
 
 def _tag(rule: Mapping[str, Any]) -> Q:
-    from rapport.customers.models import Contact
+    return _tagged([rule["value"]], negate=rule["op"] == "has_not")
 
-    through = Contact.tags.through
-    matched = Exists(
-        through.objects.filter(contact_id=OuterRef("pk"), tag__name__iexact=rule["value"])
-    )
-    return _is(rule["op"], Q(matched))
+
+def _any_tag(rules: Sequence[Mapping[str, Any]]) -> Q:
+    return _tagged([rule["value"] for rule in rules])
+
+
+def _tagged(names: Sequence[str], *, negate: bool = False) -> Q:
+    from rapport.customers.models import Contact, Tag
+
+    # Each tag as a one-row subquery (names are unique in lower case), not a join
+    # to the tag table: PostgreSQL then estimates the links from their own
+    # statistics (a join guessed 40 times too few when the small tag table had
+    # never been analysed, and looked every tagged contact up one at a time),
+    # and SQLite reads the tag's links through their tag index.
+    linked = Q()
+    for name in names:
+        tag = Tag.objects.filter(Exact(Lower("name"), Lower(Value(name)))).order_by()
+        linked |= Q(tag_id=Subquery(tag.values("pk")[:1]))
+    tagged = Contact.tags.through.objects.filter(linked)
+    return _among(tagged.values("contact_id"), negate=negate)
 
 
 def _consent_channels() -> Choices:
@@ -319,12 +360,9 @@ def _consent(rule: Mapping[str, Any]) -> Q:
     from rapport.customers.models import Consent
 
     granted = Consent.objects.filter(
-        contact=OuterRef("pk"),
-        channel=rule["channel"],
-        purpose=rule["purpose"],
-        status=ConsentStatus.GRANTED,
+        channel=rule["channel"], purpose=rule["purpose"], status=ConsentStatus.GRANTED
     )
-    return _is(rule["op"], Q(Exists(granted)))
+    return _among(granted.values("contact_id"), negate=rule["op"] == "not_granted")
 
 
 COMPANY_FIELDS: Choices = [
@@ -349,13 +387,32 @@ def _company(rule: Mapping[str, Any]) -> Q:
     return ~Q(works_at) if positive != op else Q(works_at)
 
 
-def _bought_orders() -> Any:
-    from rapport.trading.choices import BOUGHT_STATUSES
-    from rapport.trading.models import Order
+def _among(contact_ids: Any, *, negate: bool = False) -> Q:
+    """Contacts whose id is (or with ``negate`` is not) among ``contact_ids``.
 
-    return Order.objects.filter(
-        contact=OuterRef("pk"), status__in=BOUGHT_STATUSES, deleted_at__isnull=True
-    )
+    ``contact_ids`` is a ``values()`` queryset of one contact-id column. The
+    shape differs per database (docs/performance.md, "Segment counts").
+    PostgreSQL gets ``EXISTS``: a semi- or anti-join, and inside an OR group a
+    choice between a hashed set and one index probe per contact, where
+    ``IN (subquery)`` in an OR group is hashed only while the ids fit in
+    ``work_mem`` and otherwise rescans the list for every contact. SQLite gets
+    ``IN``: it builds the set once and then either looks the contacts up by key
+    or probes the set per contact, where its ``EXISTS`` reruns the subquery
+    for every contact.
+    """
+    if connection.vendor == "postgresql":
+        column = contact_ids.query.values_select[0]
+        matched = Q(Exists(contact_ids.filter(**{column: OuterRef("pk")})))
+    else:
+        matched = Q(pk__in=contact_ids)
+    return ~matched if negate else matched
+
+
+def _summaries(**lookups: Any) -> Any:
+    """The contacts (ids) whose trading summary matches: bought orders at a glance."""
+    from rapport.trading.models import TradingSummary
+
+    return TradingSummary.objects.filter(**lookups).values("contact_id")
 
 
 def _products() -> Choices:
@@ -375,11 +432,12 @@ def _categories() -> Choices:
 
 
 def _bought(rule: Mapping[str, Any]) -> Q:
+    """From the lines of that product (index on product, order), their orders' contacts."""
     from rapport.trading.choices import BOUGHT_STATUSES
     from rapport.trading.models import OrderLine
 
     lines = OrderLine.objects.filter(
-        order__contact=OuterRef("pk"),
+        order__contact__isnull=False,
         order__status__in=BOUGHT_STATUSES,
         order__deleted_at__isnull=True,
     )
@@ -387,81 +445,36 @@ def _bought(rule: Mapping[str, Any]) -> Q:
         lines = lines.filter(product_id=int(rule["value"]))
     else:
         lines = lines.filter(product__category=rule["value"])
-    return _is(rule["op"], Q(Exists(lines)))
+    return _among(lines.values("order__contact_id"), negate=rule["op"] == "not_bought")
 
 
 def _last_order(rule: Mapping[str, Any]) -> Q:
     day = date.fromisoformat(rule["value"])
-    on_or_after = Exists(_bought_orders().filter(order_date__gte=day))
     if rule["op"] == "after":
-        return Q(on_or_after)
+        return _among(_summaries(last_order_date__gte=day))
     # Last order before the day: they bought, and nothing since.
-    return Q(Exists(_bought_orders())) & ~Q(on_or_after)
+    return _among(_summaries(last_order_date__lt=day))
 
 
 def _aggregate(rule: Mapping[str, Any]) -> Q:
     """Number of orders or total spend against a bound, counting no orders as 0 and 0 spent.
 
-    Both shapes read only the covering index ``order_bought_idx`` (contact,
-    status, order date, total). On PostgreSQL one grouped scan of the bought
-    orders (``GROUP BY contact HAVING ...``) matched to contacts as a hashed
-    semi-join does not depend on the visibility map: at 1,000,000 contacts it
-    took 8.5 s where the correlated form took 26 s before the table was
-    vacuumed (7-8 s for both after). SQLite's planner reads the grouped scan
-    through the ``deleted_at`` index instead, and is fastest with one indexed
-    lookup per contact (a correlated subquery). See docs/performance.md,
-    "Segment counts".
+    Read from the trading summary (one row per contact who bought, kept exact
+    by the trading services), through its index on the measure: the contacts
+    that decide are those that pass when nothing (no row) does not, those
+    that fail otherwise. See docs/performance.md, "Segment counts".
     """
     if rule["kind"] == "order_count":
-        measure: Any = Count("pk")
+        column = "order_count"
         bound: Any = int(Decimal(rule["value"]))
         nothing: Any = 0
     else:
-        measure = Sum("total_base")
+        column = "spend"
         bound = Decimal(rule["value"])
         nothing = Decimal(0)
-    if connection.vendor == "sqlite":
-        return _correlated_aggregate(rule, measure, bound, nothing)
     passes = nothing >= bound if rule["op"] == "gte" else nothing <= bound
-    # The orders that decide: those that pass when nothing does not, those that fail otherwise.
-    if rule["op"] == "gte":
-        having = {"measure__lt" if passes else "measure__gte": bound}
-    else:
-        having = {"measure__gt" if passes else "measure__lte": bound}
-    deciding = (
-        _bought_orders_of_contacts()
-        .values("contact_id")
-        .annotate(measure=measure)
-        .filter(**having)
-        .values("contact_id")
-    )
-    return ~Q(pk__in=deciding) if passes else Q(pk__in=deciding)
-
-
-def _correlated_aggregate(rule: Mapping[str, Any], measure: Any, bound: Any, nothing: Any) -> Q:
-    orders = _bought_orders().order_by().values("contact")
-    field: Any = (
-        IntegerField()
-        if rule["kind"] == "order_count"
-        else DecimalField(max_digits=20, decimal_places=2)
-    )
-    value = Coalesce(
-        Subquery(orders.annotate(measure=measure).values("measure")[:1], output_field=field),
-        Value(nothing),
-        output_field=field,
-    )
-    lookup = GreaterThanOrEqual if rule["op"] == "gte" else LessThanOrEqual
-    return Q(lookup(value, bound))
-
-
-def _bought_orders_of_contacts() -> Any:
-    """Every contact's bought orders (not correlated: for grouping by contact)."""
-    from rapport.trading.choices import BOUGHT_STATUSES
-    from rapport.trading.models import Order
-
-    return Order.objects.filter(
-        contact__isnull=False, status__in=BOUGHT_STATUSES, deleted_at__isnull=True
-    ).order_by()
+    lookup = {"gte": ("gte", "lt"), "lte": ("lte", "gt")}[rule["op"]][passes]
+    return _among(_summaries(**{f"{column}__{lookup}": bound}), negate=passes)
 
 
 def _asset_due(rule: Mapping[str, Any]) -> Q:
@@ -521,10 +534,15 @@ SCORE_METRICS: Choices = [
 
 
 def _score(rule: Mapping[str, Any]) -> Q:
+    from rapport.insights.models import CustomerScore
+
     number = Decimal(rule["value"])
     metric = rule["metric"]
     value: Any = number if metric in ("lifetime_value", "spend") else float(number)
-    return Q(**{f"score__{metric}__{rule['op']}": value})
+    # The scores in range through the metric's index, not every contact's score
+    # looked up: with a stage rule beside it SQLite walked all customers.
+    scored = CustomerScore.objects.filter(**{f"{metric}__{rule['op']}": value})
+    return _among(scored.values("contact_id"))
 
 
 def _rfm_segments() -> Choices:
@@ -632,8 +650,8 @@ def _static_lists() -> Choices:
 def _in_list(rule: Mapping[str, Any]) -> Q:
     from rapport.marketing.models import ListMember
 
-    picked = ListMember.objects.filter(segment_id=int(rule["value"]), contact=OuterRef("pk"))
-    return _is(rule["op"], Q(Exists(picked)))
+    picked = ListMember.objects.filter(segment_id=int(rule["value"]))
+    return _among(picked.values("contact_id"), negate=rule["op"] == "not_in")
 
 
 def _positive_number(rule: Mapping[str, Any]) -> None:
@@ -687,6 +705,8 @@ def _register_builtins() -> None:
             "Contact",
             (_op(IS_OPS), Param("value", "Stage", "choice", choices=_stages)),
             lambda rule: _is(rule["op"], Q(lifecycle_stage=rule["value"])),
+            compile_any=lambda rules: Q(lifecycle_stage__in=[rule["value"] for rule in rules]),
+            any_ops=frozenset({"is"}),
         ),
         RuleKind(
             "tag",
@@ -697,6 +717,8 @@ def _register_builtins() -> None:
                 Param("value", "Tag", "choice", choices=_tags),
             ),
             _tag,
+            compile_any=_any_tag,
+            any_ops=frozenset({"has"}),
         ),
         RuleKind(
             "consent",

@@ -38,7 +38,12 @@ from rapport.interactions.choices import Channel, Direction, InteractionKind
 from rapport.interactions.models import Interaction
 from rapport.trading.choices import DeliveryStatus, OrderStatus
 from rapport.trading.models import Asset, Delivery, Order, OrderLine
-from rapport.trading.services import add_months, line_amounts, next_service_due
+from rapport.trading.services import (
+    add_months,
+    line_amounts,
+    next_service_due,
+    refresh_trading_summary,
+)
 
 BATCH = 2000
 # Purchase rate per year λ ~ Gamma(shape R, rate ALPHA): mean about 1.2 purchases a year.
@@ -148,6 +153,8 @@ def load(context: DemoContext) -> None:
             plans.append(_quote(context, products, contact_id, company_id, owner_id))
     plans.sort(key=lambda plan: (plan.at, plan.contact_id))
     _insert(context, plans)
+    # Written in bulk, past the services: the summary segment rules read, in one go.
+    refresh_trading_summary()
     assets = sum(len(plan.assets) for plan in plans)
     context.say(f"  {len(plans)} orders, {assets} units of installed base")
 

@@ -8,14 +8,16 @@ with a ``dedupe_key`` so that a retried request or job never writes it twice.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Max, Min, Sum
+from django.db.models.functions import Round
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -36,12 +38,13 @@ from rapport.customers.services import mark_customer
 from rapport.interactions.choices import Channel, Direction, InteractionKind
 from rapport.interactions.services import record_interaction
 from rapport.trading.choices import (
+    BOUGHT_STATUSES,
     EDITABLE_STATUSES,
     TRANSITIONS,
     DeliveryStatus,
     OrderStatus,
 )
-from rapport.trading.models import Asset, Delivery, Order, OrderLine
+from rapport.trading.models import Asset, Delivery, Order, OrderLine, TradingSummary
 from rapport.trading.permissions import authorise_on
 from rapport.users.models import User
 
@@ -154,6 +157,7 @@ def create_order(actor: User | None, data: OrderInput, *, reason: str = "Created
             _record_order_event(actor, order, "placed")
         else:
             _record_order_event(actor, order, "quoted")
+        refresh_trading_summary([order.contact_id])
     return order
 
 
@@ -200,6 +204,7 @@ def update_order(
         authorise_on(actor, Action.CHANGE, candidate)
     currency = values.get("currency", order.currency)
     order_date = values.get("order_date", order.order_date)
+    contacts_before = order.contact_id
     with transaction.atomic():
         if lines is not None:
             cleaned = _clean_lines(actor, lines, currency, order_date)
@@ -219,6 +224,7 @@ def update_order(
             if getattr(probe, name) != getattr(order, name):
                 values[name] = getattr(probe, name)
         save_changes(order, values, actor=actor, expected_version=expected_version)
+        refresh_trading_summary([contacts_before, order.contact_id])
     return order
 
 
@@ -272,6 +278,7 @@ def change_status(
             _delivered(actor, order, day)
         elif status == OrderStatus.RETURNED:
             _returned(actor, order, reason)
+        refresh_trading_summary([order.contact_id])
     return order
 
 
@@ -282,13 +289,73 @@ def trash_order(actor: User | None, order: Order, *, expected_version: int | Non
         raise ValidationError(
             {"status": ["Delivered orders are trading history; mark it returned instead."]}
         )
-    return move_to_trash(order, actor=actor, expected_version=expected_version)
+    with transaction.atomic():
+        trashed = move_to_trash(order, actor=actor, expected_version=expected_version)
+        refresh_trading_summary([trashed.contact_id])
+    return trashed
 
 
 def restore_order(actor: User | None, order: Order) -> Order:
     authorise_restore(actor)
     authorise_on(actor, Action.VIEW, order)
-    return restore(order, actor=actor)
+    with transaction.atomic():
+        restored = restore(order, actor=actor)
+        refresh_trading_summary([restored.contact_id])
+    return restored
+
+
+def refresh_trading_summary(contacts: Iterable[int | None] | None = None) -> None:
+    """Recompute the trading summary of these contacts (ids; None: of every contact).
+
+    Called by every write of orders, in its transaction, with the contacts
+    whose orders it changed (both, when an order moves to another contact or
+    contacts are merged). The rows are recomputed from the orders, never
+    incremented, so a retried or repeated call cannot drift. Bulk loaders call
+    it once without contacts after loading: one DELETE and one INSERT … SELECT.
+    """
+    ids = None if contacts is None else sorted({pk for pk in contacts if pk is not None})
+    if ids == []:
+        return
+    orders = Order.objects.filter(
+        contact__isnull=False, status__in=BOUGHT_STATUSES, deleted_at__isnull=True
+    )
+    rows = TradingSummary.objects.all()
+    if ids is not None:
+        orders = orders.filter(contact_id__in=ids)
+        rows = rows.filter(contact_id__in=ids)
+    select = (
+        orders.order_by()
+        .values("contact_id")
+        .annotate(
+            order_count=Count("pk"),
+            # Rounded: SQLite sums decimals as floats, and 4999.999… is not 5000.
+            spend=Round(Sum("total_base"), 2),
+            first_order_date=Min("order_date"),
+            last_order_date=Max("order_date"),
+        )
+        .values_list("contact_id", "order_count", "spend", "first_order_date", "last_order_date")
+    )
+    sql, params = select.query.sql_with_params()
+    quote = connection.ops.quote_name
+    columns = ("contact_id", "order_count", "spend", "first_order_date", "last_order_date")
+    insert = (
+        f"INSERT INTO {quote(TradingSummary._meta.db_table)} "
+        f"({', '.join(quote(name) for name in columns)}) {sql}"
+    )
+    with transaction.atomic():
+        if ids is not None:
+            # Two transactions adding orders of one contact would each count only
+            # their own: the contact's row lock makes the second wait, and its
+            # recount (a new snapshot under READ COMMITTED) sees the first's order.
+            list(
+                Contact._base_manager.select_for_update()
+                .filter(pk__in=ids)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+        rows._raw_delete(rows.db)
+        with connection.cursor() as cursor:
+            cursor.execute(insert, params)
 
 
 # --- deliveries ----------------------------------------------------------------------
