@@ -171,6 +171,31 @@ def test_nulls_sort_last_ascending_and_first_descending(people: QuerySet[User]) 
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("ordering", "bound"),
+    [
+        (["full_name"], '"full_name" >= '),  # cannot be NULL: entered at the cursor
+        (["-last_login", "full_name"], '"last_login" <= '),  # NULLs come first: none after
+        (["last_login", "full_name"], None),  # NULLs come last: a range would drop them
+    ],
+)
+def test_a_later_page_enters_the_first_sort_key_at_the_cursor(
+    people: QuerySet[User], ordering: list[str], bound: str | None
+) -> None:
+    # SQLite cannot seek an index with the OR of "after the cursor" conditions alone; a
+    # plain range on the first key beside it lets a deep page start at the cursor.
+    # Past the four people who never logged in, so the cursor holds a value.
+    first = paginate(people, ordering=ordering, cursor=None, limit=5)
+    with CaptureQueriesContext(connection) as asked:
+        paginate(people, ordering=ordering, cursor=first.next_cursor, limit=3)
+    where = asked.captured_queries[0]["sql"].split(" WHERE ", 1)[1]
+    if bound is None:
+        assert '"last_login" >= ' not in where
+    else:
+        assert bound in where
+
+
+@pytest.mark.django_db
 def test_an_empty_list_has_one_empty_page(people: QuerySet[User]) -> None:
     nobody = people.filter(full_name="zoe")
     page = paginate(nobody, ordering=["full_name"], cursor=None, limit=10)
