@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -9,7 +10,7 @@ import phonenumbers
 from django.urls import reverse
 
 from rapport.customers import queries
-from rapport.customers.models import Company, Contact
+from rapport.customers.models import Company, Contact, ContactEmail
 from rapport.search import index
 from rapport.search.registry import SearchResult, register
 
@@ -17,6 +18,8 @@ CONTACT = "contact"
 COMPANY = "company"
 # Fetch more candidates than shown: some may be hidden from this viewer.
 CANDIDATES_PER_RESULT = 10
+# A whole address, as people paste it: its user part and a domain with a dot.
+WHOLE_EMAIL = re.compile(r"[^@\s]+@([^@\s]+\.[^@\s]+)")
 
 
 def contact_document(
@@ -117,7 +120,17 @@ def _national(e164: str) -> str:
 
 
 def search_contacts(viewer: Any, text: str, limit: int) -> list[SearchResult]:
-    ids = index.find(CONTACT, text, limit=limit * CANDIDATES_PER_RESULT)
+    # A whole e-mail address is looked up where it is stored (unique, lower-case): the
+    # full-text query ANDs all its words, and a word such as the top-level domain is
+    # in nearly every document (70 ms at 1,000,000 contacts, against a B-tree seek).
+    address = text.strip().lower()
+    ids = (
+        list(ContactEmail.objects.filter(email=address).values_list("contact_id", flat=True))
+        if WHOLE_EMAIL.fullmatch(address)
+        else []
+    )
+    if not ids:
+        ids = index.find(CONTACT, text, limit=limit * CANDIDATES_PER_RESULT)
     visible = queries.contacts(viewer).in_bulk(ids)
     found = [visible[pk] for pk in ids if pk in visible][:limit]
     return [
@@ -132,7 +145,14 @@ def search_contacts(viewer: Any, text: str, limit: int) -> list[SearchResult]:
 
 
 def search_companies(viewer: Any, text: str, limit: int) -> list[SearchResult]:
-    ids = index.find(COMPANY, text, limit=limit * CANDIDATES_PER_RESULT)
+    whole_email = WHOLE_EMAIL.fullmatch(text.strip().lower())
+    if whole_email:
+        # Somebody's address names their company by its domain, never by its words.
+        domain = whole_email.group(1)
+        rows = Company.objects.filter(domain=domain).order_by("name", "id")
+        ids = list(rows.values_list("pk", flat=True)[: limit * CANDIDATES_PER_RESULT])
+    else:
+        ids = index.find(COMPANY, text, limit=limit * CANDIDATES_PER_RESULT)
     visible = queries.companies(viewer).in_bulk(ids)
     found = [visible[pk] for pk in ids if pk in visible][:limit]
     return [
