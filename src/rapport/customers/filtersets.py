@@ -8,14 +8,14 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from rapport.core.models import CustomFieldDefinition, CustomFieldTarget, CustomFieldType
 from rapport.customers.choices import CompanySize, LifecycleStage
 from rapport.customers.forms import PlainSelect
-from rapport.customers.models import Company, Contact, Tag
+from rapport.customers.models import Company, Contact, Membership, Tag
 from rapport.insights.rfm import SEGMENT_LABELS
 from rapport.users.models import User
 
@@ -67,15 +67,21 @@ def owner_choices() -> list[tuple[str, str]]:
 class CustomerFilterSet(django_filters.FilterSet):
     """Filters contacts and companies share; custom fields come as ``cf_<key>``."""
 
+    # distinct=False here and on every list's multi-value filter: django-filter adds
+    # DISTINCT by default, which only joins need, and it made PostgreSQL sort every
+    # matching row before it could return the first page.
     lifecycle_stage = django_filters.MultipleChoiceFilter(
-        choices=LifecycleStage.choices, label="Stage", widget=forms.CheckboxSelectMultiple
+        distinct=False,
+        choices=LifecycleStage.choices,
+        label="Stage",
+        widget=forms.CheckboxSelectMultiple,
     )
     owner = OwnerFilter(label="Owner")
     tag = django_filters.ModelMultipleChoiceFilter(
-        field_name="tags",
         queryset=Tag.objects.all(),
         label="Tags",
         widget=forms.CheckboxSelectMultiple,
+        method="with_any_tag",
     )
     created_after = DayFilter(field_name="created_at", label="Created from")
     created_before = DayFilter(field_name="created_at", label="Created before", before=True)
@@ -83,6 +89,7 @@ class CustomerFilterSet(django_filters.FilterSet):
     updated_before = DayFilter(field_name="updated_at", label="Updated before", before=True)
     # Scores from the last analytics refresh (insights), the same names as its API.
     segment = django_filters.MultipleChoiceFilter(
+        distinct=False,
         field_name="score__segment",
         choices=[(str(key), label) for key, label in SEGMENT_LABELS.items()],
         label="RFM segment",
@@ -122,13 +129,15 @@ class CustomerFilterSet(django_filters.FilterSet):
         hidden = (*self.primary_filters, *self.api_only_filters)
         return [self.form[name] for name in self.form.fields if name not in hidden]
 
-    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        queryset = super().filter_queryset(queryset)
-        # Filtering across many-to-many joins repeats rows; keep each record once.
-        joins = ("tag", "company", "company_name")
-        return (
-            queryset.distinct() if any(self.form.cleaned_data.get(n) for n in joins) else queryset
-        )
+    def with_any_tag(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+        # EXISTS, not a join: a join repeats rows, and the DISTINCT that undoes it made
+        # PostgreSQL collect and sort every match before the first page (54 ms for
+        # stage + owner + tag at 1,000,000 contacts) instead of walking the sort index.
+        if not value:
+            return queryset
+        links = queryset.model.tags.through.objects.filter(tag__in=value)
+        record = queryset.model._meta.model_name
+        return queryset.filter(Exists(links.filter(**{record: OuterRef("pk")})))
 
 
 def _custom_field_filter(definition: CustomFieldDefinition) -> django_filters.Filter:
@@ -171,10 +180,8 @@ def _contains_choice(key: str) -> Any:
 
 class ContactFilterSet(CustomerFilterSet):
     q = django_filters.CharFilter(method="search", label="Name, e-mail or phone")
-    company = django_filters.NumberFilter(field_name="companies", label="Company id")
-    company_name = django_filters.CharFilter(
-        field_name="companies__name", lookup_expr="istartswith", label="Company"
-    )
+    company = django_filters.NumberFilter(label="Company id", method="at_company")
+    company_name = django_filters.CharFilter(label="Company", method="at_company_named")
 
     custom_field_target = CustomFieldTarget.CONTACT
 
@@ -189,6 +196,23 @@ class ContactFilterSet(CustomerFilterSet):
         return queryset.filter(
             Q(full_name__icontains=value) | Q(email__istartswith=value) | Q(phone__contains=value)
         )
+
+    # EXISTS rather than joins, for the same reason as tags (no repeated rows to undo).
+    def at_company(self, queryset: QuerySet[Contact], name: str, value: Any) -> QuerySet[Contact]:
+        if value is None:
+            return queryset
+        return queryset.filter(
+            Exists(Membership.objects.filter(contact=OuterRef("pk"), company_id=value))
+        )
+
+    def at_company_named(
+        self, queryset: QuerySet[Contact], name: str, value: str
+    ) -> QuerySet[Contact]:
+        value = value.strip()
+        if not value:
+            return queryset
+        named = Membership.objects.filter(contact=OuterRef("pk"), company__name__istartswith=value)
+        return queryset.filter(Exists(named))
 
 
 class CompanyFilterSet(CustomerFilterSet):

@@ -10,7 +10,7 @@ from rapport.insights.models import SEGMENT_CHOICES, CompanyScore, CustomerScore
 class ScoreFilterSet(django_filters.FilterSet):
     """The filters both kinds of scores share; subclasses name the model."""
 
-    segment = django_filters.MultipleChoiceFilter(choices=SEGMENT_CHOICES)
+    segment = django_filters.MultipleChoiceFilter(distinct=False, choices=SEGMENT_CHOICES)
     valuable_at_risk = django_filters.BooleanFilter()
     min_lifetime_value = django_filters.NumberFilter(field_name="lifetime_value", lookup_expr="gte")
     min_churn_risk = django_filters.NumberFilter(field_name="churn_risk", lookup_expr="gte")

@@ -18,7 +18,9 @@ class InteractionFilterSet(django_filters.FilterSet):
         label="Company id",
         help_text="the company's timeline: its own touchpoints and those of its people",
     )
-    kind = django_filters.MultipleChoiceFilter(choices=InteractionKind.choices, label="Kind")
+    kind = django_filters.MultipleChoiceFilter(
+        distinct=False, choices=InteractionKind.choices, label="Kind"
+    )
     occurred_after = django_filters.IsoDateTimeFilter(
         field_name="occurred_at",
         lookup_expr="gte",

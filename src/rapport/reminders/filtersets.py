@@ -46,7 +46,10 @@ class TaskFilterSet(django_filters.FilterSet):
     )
     assignee = AssigneeFilter(label="Assignee")
     priority = django_filters.MultipleChoiceFilter(
-        choices=Priority.choices, label="Priority", widget=forms.CheckboxSelectMultiple
+        distinct=False,
+        choices=Priority.choices,
+        label="Priority",
+        widget=forms.CheckboxSelectMultiple,
     )
     due_from = django_filters.DateFilter(
         field_name="due_date",

@@ -21,7 +21,7 @@ YES_NO = [("", "Any"), ("true", "Yes"), ("false", "No")]
 class DealFilterSet(ListFilterSet):
     q = django_filters.CharFilter(method="search", label="Name or customer")
     status = django_filters.MultipleChoiceFilter(
-        choices=DealStatus.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False, choices=DealStatus.choices, widget=forms.CheckboxSelectMultiple
     )
     owner = OwnerFilter(label="Owner")
     pipeline = django_filters.NumberFilter(field_name="pipeline_id", label="Pipeline id")

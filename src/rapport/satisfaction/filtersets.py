@@ -37,7 +37,7 @@ class SurveyFilterSet(ListFilterSet):
 class InvitationFilterSet(ListFilterSet):
     q = django_filters.CharFilter(method="search", label="Contact or survey")
     status = django_filters.MultipleChoiceFilter(
-        choices=InvitationStatus.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False, choices=InvitationStatus.choices, widget=forms.CheckboxSelectMultiple
     )
     survey = django_filters.NumberFilter(field_name="survey_id", label="Survey id")
     contact = django_filters.NumberFilter(field_name="contact_id", label="Contact id")

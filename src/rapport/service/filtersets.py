@@ -40,10 +40,10 @@ class TicketFilterSet(ListFilterSet):
         choices=QUEUES[1:], method="in_queue", empty_label="All tickets", label="Queue"
     )
     status = django_filters.MultipleChoiceFilter(
-        choices=TicketStatus.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False, choices=TicketStatus.choices, widget=forms.CheckboxSelectMultiple
     )
     priority = django_filters.MultipleChoiceFilter(
-        choices=Priority.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False, choices=Priority.choices, widget=forms.CheckboxSelectMultiple
     )
     assignee = django_filters.CharFilter(method="assigned_to", label="Assignee")
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), empty_label="Any team")

@@ -21,7 +21,7 @@ DATE = forms.DateInput(attrs={"type": "date"})
 class OrderFilterSet(ListFilterSet):
     q = django_filters.CharFilter(method="search", label="Number or customer")
     status = django_filters.MultipleChoiceFilter(
-        choices=OrderStatus.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False, choices=OrderStatus.choices, widget=forms.CheckboxSelectMultiple
     )
     owner = OwnerFilter(label="Taken by")
     ordered_from = django_filters.DateFilter(
