@@ -65,3 +65,23 @@ def test_a_trashed_owner_of_an_address_is_not_found(admin: Any) -> None:
     gone = make_contact(admin, first_name="Gus", last_name="Gone", emails=["gus@gone.example"])
     services.trash_contact(admin, gone)
     assert search_contacts(admin, "gus@gone.example", 8) == []
+
+
+def test_a_prefix_with_very_many_matches_returns_matches_unranked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(index, "RANKED_AT_MOST", 3)
+    bergs = {
+        make_contact(first_name=name, last_name="Berg", emails=[f"{name.lower()}@berg.example"]).pk
+        for name in ("Ada", "Bo", "Cy", "Di", "Ed")
+    }
+    make_contact(first_name="Ola", last_name="Nordmann", emails=["ola@example.com"])
+
+    found = index.find("contact", "Berg", limit=2)
+
+    assert len(found) == 2
+    assert set(found) <= bergs
+    # Few matches are still ranked, best first: the whole list comes back.
+    assert sorted(index.find("contact", "Nordm", limit=10)) == sorted(
+        index.find("contact", "Nordmann", limit=10)
+    )
