@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 RAPPORT := $(BIN)/rapport
 export RAPPORT_DATA_DIR ?= $(CURDIR)/var
+# Test processes (pytest-xdist): one per core; 0 runs everything in this process (for pdb).
+TEST_WORKERS ?= auto
 
 .PHONY: run test test-fast lint format bench bench-full bench-insights clean help
 
@@ -39,7 +41,7 @@ run: $(VENV)/.installed
 	exec $(RAPPORT) serve --with-worker
 
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/pytest -x -q -m "not browser" $(PYTEST_ARGS)
