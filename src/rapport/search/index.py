@@ -186,11 +186,12 @@ def _match(kind: str, groups: list[list[str]], limit: int) -> list[int]:
     Best first while the matches are few. A common prefix ("mül", "an") matches tens
     of thousands of documents, and ranking them all cost 150 ms at 1,000,000
     contacts; among so many equal prefix matches the rank says little, so past
-    ``RANKED_AT_MOST`` matches the first ones found are returned unranked.
+    ``RANKED_AT_MOST`` matches the first ones found are returned unranked, and when
+    nothing matches there is nothing to rank.
     """
-    many = _unranked(kind, groups, RANKED_AT_MOST)
-    if len(many) >= RANKED_AT_MOST:
-        return many[:limit]
+    found = _unranked(kind, groups, RANKED_AT_MOST)
+    if len(found) >= RANKED_AT_MOST or not found:
+        return found[:limit]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             expression = _tsquery(groups)
@@ -202,12 +203,11 @@ def _match(kind: str, groups: list[list[str]], limit: int) -> list[int]:
                 [kind, expression, expression, limit],
             )
         else:
-            expression = _fts5_query(groups)
             cursor.execute(
                 "SELECT d.object_id FROM search_fts f "
                 "JOIN search_searchdocument d ON d.id = f.rowid "
                 "WHERE search_fts MATCH %s AND d.kind = %s ORDER BY f.rank LIMIT %s",
-                [expression, kind, limit],
+                [_fts5_query(groups), kind, limit],
             )
         return [row[0] for row in cursor.fetchall()]
 
