@@ -189,44 +189,34 @@ def _match(kind: str, groups: list[list[str]], limit: int) -> list[int]:
     ``RANKED_AT_MOST`` matches the first ones found are returned unranked, and when
     nothing matches there is nothing to rank.
     """
-    found = _unranked(kind, groups, RANKED_AT_MOST)
+    found = _search(kind, groups, RANKED_AT_MOST, ranked=False)
     if len(found) >= RANKED_AT_MOST or not found:
         return found[:limit]
+    return _search(kind, groups, limit, ranked=True)
+
+
+def _search(kind: str, groups: list[list[str]], limit: int, *, ranked: bool) -> list[int]:
+    """Object ids of the matches: best first, or unranked in the index's own order."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             expression = _tsquery(groups)
-            cursor.execute(
-                "SELECT object_id FROM search_searchdocument "
-                "WHERE kind = %s AND to_tsvector('simple', keys) @@ to_tsquery('simple', %s) "
+            order = (
                 "ORDER BY ts_rank(to_tsvector('simple', keys), to_tsquery('simple', %s)) DESC, id "
-                "LIMIT %s",
-                [kind, expression, expression, limit],
+                if ranked
+                else ""
             )
-        else:
             cursor.execute(
-                "SELECT d.object_id FROM search_fts f "
-                "JOIN search_searchdocument d ON d.id = f.rowid "
-                "WHERE search_fts MATCH %s AND d.kind = %s ORDER BY f.rank LIMIT %s",
-                [_fts5_query(groups), kind, limit],
-            )
-        return [row[0] for row in cursor.fetchall()]
-
-
-def _unranked(kind: str, groups: list[list[str]], limit: int) -> list[int]:
-    """The first ``limit`` matches in the index's own order: no rank to compute."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT object_id FROM search_searchdocument "
+                "SELECT object_id FROM search_searchdocument "  # noqa: S608 - fixed texts only
                 "WHERE kind = %s AND to_tsvector('simple', keys) @@ to_tsquery('simple', %s) "
-                "LIMIT %s",
-                [kind, _tsquery(groups), limit],
+                f"{order}LIMIT %s",
+                [kind, expression, *([expression] if ranked else []), limit],
             )
         else:
+            order = "ORDER BY f.rank " if ranked else ""
             cursor.execute(
-                "SELECT d.object_id FROM search_fts f "
+                "SELECT d.object_id FROM search_fts f "  # noqa: S608 - fixed texts only
                 "JOIN search_searchdocument d ON d.id = f.rowid "
-                "WHERE search_fts MATCH %s AND d.kind = %s LIMIT %s",
+                f"WHERE search_fts MATCH %s AND d.kind = %s {order}LIMIT %s",
                 [_fts5_query(groups), kind, limit],
             )
         return [row[0] for row in cursor.fetchall()]
